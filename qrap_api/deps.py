@@ -1,0 +1,95 @@
+"""Dependencies: the per-request unit of work, the caller, role checks, pagination."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+
+from qrap_api.auth import ROLES, Authenticator
+from qrap_core.audit.service import Actor
+from qrap_core.db import Database, Dispatcher, UnitOfWork
+from qrap_core.errors import Forbidden
+from qrap_core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from qrap_core.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    dispatcher: Dispatcher
+    authenticator: Authenticator | None  # None only when QRAP_AUTH_DISABLED=true
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.qrap
+    return state
+
+
+def get_uow(request: Request) -> Iterator[UnitOfWork]:
+    """One session and transaction per request; committed before the response is sent."""
+    state = get_state(request)
+    with state.db.unit_of_work(state.dispatcher) as uow:
+        yield uow
+
+
+# scope="function": the commit (and the task send after it) happens before the client hears 2xx.
+Uow = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
+
+_ANONYMOUS_ADMIN = Actor(subject="anonymous", kind="user", role="admin")
+
+
+def get_actor(
+    request: Request,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> Actor:
+    state = get_state(request)
+    request_id = request.scope.get("state", {}).get("request_id")
+    if state.authenticator is None:
+        actor = _ANONYMOUS_ADMIN
+    else:
+        actor = state.authenticator.authenticate(authorization, x_api_key)
+    return Actor(
+        subject=actor.subject,
+        kind=actor.kind,
+        role=actor.role,
+        org_ids=actor.org_ids,
+        request_id=request_id,
+    )
+
+
+def require(role: str) -> Callable[[Actor], Actor]:
+    """A dependency that lets through callers with ``role`` or a stronger one."""
+    needed = ROLES.index(role)
+
+    def check(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
+        if ROLES.index(actor.role) < needed:
+            raise Forbidden(f"this operation needs the {role} role; you have {actor.role}")
+        return actor
+
+    return check
+
+
+Viewer = Annotated[Actor, Depends(require("viewer"))]
+Analyst = Annotated[Actor, Depends(require("analyst"))]
+Admin = Annotated[Actor, Depends(require("admin"))]
+
+
+@dataclass(frozen=True)
+class Paging:
+    offset: int
+    limit: int
+
+
+def paging(
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Paging:
+    return Paging(offset, limit)
+
+
+Page = Annotated[Paging, Depends(paging)]

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel
+
+from qrap_api.deps import Analyst, Page, Uow, Viewer
+from qrap_core.assessment import service as assessment_service
+from qrap_core.assessment.models import Assessment
+from qrap_core.assessment.schemas import AssessmentCreate, AssessmentRead, RunRead
+from qrap_core.db import UnitOfWork
+from qrap_core.enums import AssessmentStatus
+from qrap_core.finding import service as finding_service
+from qrap_core.finding.schemas import CryptoAssetRead
+from qrap_core.reports import json_report
+
+router = APIRouter(prefix="/api/v1/assessments", tags=["assessments"])
+AssessmentId = Annotated[uuid.UUID, Path(description="assessment id")]
+
+
+class AssessmentDetail(AssessmentRead):
+    latest_run: RunRead | None = None
+
+
+class AssessmentList(BaseModel):
+    assessments: list[AssessmentRead]
+    total_count: int
+    offset: int
+    limit: int
+
+
+class RunList(BaseModel):
+    runs: list[RunRead]
+    total_count: int
+
+
+class AssetList(BaseModel):
+    assets: list[CryptoAssetRead]
+    total_count: int
+    offset: int
+    limit: int
+
+
+def _detail(uow: UnitOfWork, assessment: Assessment) -> AssessmentDetail:
+    run = assessment_service.latest_run(uow, assessment.id)
+    detail = AssessmentDetail.model_validate(assessment)
+    detail.latest_run = RunRead.model_validate(run) if run is not None else None
+    return detail
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=AssessmentDetail,
+    responses={202: {"model": AssessmentDetail, "description": "created and queued"}},
+)
+def create_assessment(
+    spec: AssessmentCreate, uow: Uow, actor: Analyst, response: Response
+) -> AssessmentDetail:
+    """Create an assessment. With `run: true` a run is queued after commit and the answer is 202."""
+    assessment = assessment_service.create(uow, actor, spec)
+    response.headers["Location"] = f"/api/v1/assessments/{assessment.id}"
+    if spec.run:
+        response.status_code = 202
+    return _detail(uow, assessment)
+
+
+@router.get("", response_model=AssessmentList)
+def list_assessments(
+    uow: Uow,
+    actor: Viewer,
+    page: Page,
+    organization_id: uuid.UUID | None = None,
+    status: AssessmentStatus | None = None,
+) -> AssessmentList:
+    result = assessment_service.list_(
+        uow,
+        actor,
+        organization_id=organization_id,
+        status=status,
+        offset=page.offset,
+        limit=page.limit,
+    )
+    return AssessmentList(
+        assessments=[AssessmentRead.model_validate(a) for a in result.items],
+        total_count=result.total_count,
+        offset=result.offset,
+        limit=result.limit,
+    )
+
+
+@router.get("/{assessment_id}", response_model=AssessmentDetail)
+def get_assessment(assessment_id: AssessmentId, uow: Uow, actor: Viewer) -> AssessmentDetail:
+    return _detail(uow, assessment_service.get(uow, actor, assessment_id))
+
+
+@router.post("/{assessment_id}/run", status_code=202, response_model=AssessmentDetail)
+def run_assessment(
+    assessment_id: AssessmentId, uow: Uow, actor: Analyst, response: Response
+) -> AssessmentDetail:
+    """Queue a new run; the work happens in a worker. 409 while a run is queued or running."""
+    assessment = assessment_service.get_for_update(uow, actor, assessment_id)
+    assessment_service.start_run(uow, actor, assessment)
+    response.headers["Location"] = f"/api/v1/assessments/{assessment.id}"
+    return _detail(uow, assessment)
+
+
+@router.post("/{assessment_id}/cancel", response_model=AssessmentDetail)
+def cancel_assessment(assessment_id: AssessmentId, uow: Uow, actor: Analyst) -> AssessmentDetail:
+    assessment = assessment_service.get_for_update(uow, actor, assessment_id)
+    return _detail(uow, assessment_service.cancel(uow, actor, assessment))
+
+
+@router.get("/{assessment_id}/runs", response_model=RunList)
+def list_runs(assessment_id: AssessmentId, uow: Uow, actor: Viewer) -> RunList:
+    runs = assessment_service.runs(uow, actor, assessment_id)
+    return RunList(runs=[RunRead.model_validate(r) for r in runs], total_count=len(runs))
+
+
+@router.get("/{assessment_id}/assets", response_model=AssetList)
+def list_assets(
+    assessment_id: AssessmentId,
+    uow: Uow,
+    actor: Viewer,
+    page: Page,
+    run_id: uuid.UUID | None = None,
+) -> AssetList:
+    result = finding_service.assets(
+        uow, actor, assessment_id=assessment_id, run_id=run_id, offset=page.offset, limit=page.limit
+    )
+    return AssetList(
+        assets=[CryptoAssetRead.model_validate(a) for a in result.items],
+        total_count=result.total_count,
+        offset=result.offset,
+        limit=result.limit,
+    )
+
+
+@router.get("/{assessment_id}/report")
+def get_report(
+    assessment_id: AssessmentId,
+    uow: Uow,
+    actor: Viewer,
+    format: Annotated[Literal["json"], Query()] = "json",  # the public parameter name
+) -> dict[str, Any]:
+    """The Appendix B document of the latest completed run (else of the latest run)."""
+    assessment = assessment_service.get(uow, actor, assessment_id)
+    return json_report.build(uow, assessment)

@@ -1,0 +1,1 @@
+"""Command-line interface: the ``qrap`` Typer app and its embedded mode."""

@@ -1,0 +1,76 @@
+"""The embedded mode: the real pipeline, in-process, on a local SQLite database."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from qrap_core import migrate
+from qrap_core.assessment import service as assessment_service
+from qrap_core.assessment.schemas import AssessmentCreate, DataProfile
+from qrap_core.assessment.targets import Target
+from qrap_core.audit.service import Actor
+from qrap_core.db import Database, DeferredTask
+from qrap_core.organization import service as organization_service
+from qrap_core.pipeline import RunExecutor, RunOutcome
+from qrap_core.reports import json_report
+from qrap_core.settings import Settings
+
+LOCAL_ORGANIZATION = "local"
+# On the user's own machine, probing their own loopback and private networks is the point.
+EMBEDDED_ALLOW_NETWORKS = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+
+
+def default_db_path() -> Path:
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "qrap" / "embedded.db"
+
+
+class EmbeddedRunner:
+    def __init__(self, settings: Settings, db_path: Path) -> None:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{db_path}"
+        migrate.upgrade(url)
+        self.settings = settings
+        self.db = Database(url)
+        self.actor = Actor(subject=f"cli:{os.environ.get('USER', 'local')}", kind="user")
+
+    def assess(
+        self,
+        *,
+        name: str,
+        target_assets: list[str],
+        targets: list[Target],
+        data_profile: DataProfile,
+        on_progress: Callable[[int, int, str], None] | None = None,
+    ) -> tuple[RunOutcome, dict[str, Any]]:
+        """Create an assessment, run it here, and return the outcome and the JSON report."""
+        queued: list[DeferredTask] = []
+        with self.db.unit_of_work(queued.append) as uow:
+            org = organization_service.get_or_create_by_name(uow, self.actor, LOCAL_ORGANIZATION)
+            assessment = assessment_service.create(
+                uow,
+                self.actor,
+                AssessmentCreate(
+                    name=name,
+                    organization_id=org.id,
+                    target_assets=target_assets,
+                    targets=targets,
+                    data_profile=data_profile,
+                    run=True,
+                ),
+            )
+            assessment_id = assessment.id
+        outcome = RunOutcome(uuid.uuid4(), "SKIPPED", "nothing queued")
+        executor = RunExecutor(self.db, self.settings)
+        for task in queued:  # the in-process "worker": the same pipeline the Celery task runs
+            outcome = executor.execute(uuid.UUID(task.kwargs["run_id"]), on_progress)
+        with self.db.unit_of_work() as uow:
+            report = json_report.build(uow, assessment_service.get(uow, self.actor, assessment_id))
+        return outcome, report
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from qrap_core.db import Base, JsonType, new_id, utcnow
+
+_STATUS_CHECK = (
+    "status IN ('DRAFT','QUEUED','IN_PROGRESS','COMPLETED','FAILED','CANCELLED','ARCHIVED')"
+)
+
+
+class Assessment(Base):
+    __tablename__ = "assessments"
+    __table_args__ = (
+        CheckConstraint(_STATUS_CHECK, name="status"),
+        Index("ix_assessments_org_status", "organization_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("organizations.id", ondelete="RESTRICT")
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="DRAFT")
+    overall_risk: Mapped[str | None] = mapped_column(String(16))
+    risk_score: Mapped[float] = mapped_column(Float, default=0.0)
+    # The original API's list of strings, kept verbatim; `targets` holds the typed form.
+    target_assets: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    targets: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
+    data_profile: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    webhook_url: Mapped[str | None] = mapped_column(String(2048))
+    pqc_readiness: Mapped[float] = mapped_column(Float, default=0.0)
+    assets_scanned: Mapped[int] = mapped_column(Integer, default=0)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    error: Mapped[str | None] = mapped_column(Text)
+    schedule: Mapped[str | None] = mapped_column(String(255))
+    run_count: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class AssessmentRun(Base):
+    """One execution of an assessment; its assets and findings hang off it, so history stays."""
+
+    __tablename__ = "assessment_runs"
+    __table_args__ = (
+        UniqueConstraint("assessment_id", "run_number", name="uq_assessment_runs_number"),
+        CheckConstraint(_STATUS_CHECK, name="status"),
+        Index("ix_assessment_runs_status_lease", "status", "lease_expires_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    assessment_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("assessments.id", ondelete="CASCADE")
+    )
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("organizations.id", ondelete="RESTRICT")
+    )
+    run_number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="QUEUED")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    lease_owner: Mapped[str | None] = mapped_column(String(255))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    targets_total: Mapped[int] = mapped_column(Integer, default=0)
+    targets_done: Mapped[int] = mapped_column(Integer, default=0)
+    risk_score: Mapped[float | None] = mapped_column(Float)
+    overall_risk: Mapped[str | None] = mapped_column(String(16))
+    pqc_readiness: Mapped[float | None] = mapped_column(Float)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    target_results: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    triggered_by: Mapped[str] = mapped_column(String(255))
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

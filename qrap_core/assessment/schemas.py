@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from qrap_core.assessment.targets import Target
+
+
+class DataProfile(BaseModel):
+    """What the protected data is like; drives harvest-now-decrypt-later judgements."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shelf_life_years: float | None = Field(
+        default=None, ge=0, le=100, description="how long the data must stay secret"
+    )
+    migration_years: float | None = Field(
+        default=None, ge=0, le=50, description="how long moving this system to PQC will take"
+    )
+    sensitivity: Literal["low", "medium", "high", "critical"] | None = None
+    exposure: Literal["internal", "partner", "internet"] | None = None
+
+
+class AssessmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255)
+    organization_id: uuid.UUID
+    target_assets: list[str] = Field(default_factory=list, max_length=1000)
+    targets: list[Target] = Field(default_factory=list, max_length=1000)
+    data_profile: DataProfile = Field(default_factory=DataProfile)
+    run: bool = Field(default=False, description="queue a run right away (answers 202)")
+    created_by: str | None = Field(default=None, max_length=255)
+
+    @field_validator("name")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("name must not be blank")
+        return value
+
+    @field_validator("target_assets")
+    @classmethod
+    def _target_length(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if len(item) > 2048:
+                raise ValueError("a target string is longer than 2048 characters")
+        return value
+
+
+class AssessmentSummary(BaseModel):
+    total_findings: int = 0
+    critical_findings: int = 0
+    high_findings: int = 0
+    medium_findings: int = 0
+    low_findings: int = 0
+    info_findings: int = 0
+    pqc_readiness_percentage: float = 0.0
+    assets_scanned: int = 0
+    targets_total: int = 0
+    targets_failed: int = 0
+
+
+class RunRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    run_number: int
+    status: str
+    attempts: int
+    progress: float
+    targets_total: int
+    targets_done: int
+    risk_score: float | None
+    overall_risk: str | None
+    pqc_readiness: float | None
+    summary: dict[str, Any] | None
+    target_results: list[dict[str, Any]]
+    model_version: str | None
+    error: str | None
+    triggered_by: str
+    queued_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+class AssessmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    organization_id: uuid.UUID
+    status: str
+    overall_risk: str | None
+    risk_score: float
+    target_assets: list[str]
+    targets: list[dict[str, Any]]
+    data_profile: dict[str, Any]
+    summary: AssessmentSummary | None
+    progress: float
+    error: str | None
+    run_count: int
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None

@@ -1,0 +1,220 @@
+"""Assessments: create, queue a run, cancel, list. Runs are executed by `qrap_core.pipeline`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from qrap_core.assessment.models import Assessment, AssessmentRun
+from qrap_core.assessment.schemas import AssessmentCreate
+from qrap_core.assessment.targets import (
+    CertificateTarget,
+    Target,
+    parse_target_string,
+)
+from qrap_core.audit import service as audit
+from qrap_core.audit.service import Actor
+from qrap_core.db import UnitOfWork, utcnow
+from qrap_core.discovery import certificate
+from qrap_core.enums import ACTIVE_STATUSES, AssessmentStatus
+from qrap_core.errors import AssessmentNotFound, Conflict, InvalidInput, InvalidState, QrapError
+from qrap_core.organization import service as organization_service
+from qrap_core.pagination import Page
+from qrap_core.settings import get_settings
+
+RUN_TASK = "qrap.assessment.run"
+RUN_QUEUE = "assessments"
+
+
+def resolve_targets(target_assets: list[str], targets: list[Target]) -> list[Target]:
+    """Validate every target and return the typed list a run analyzes (strings first).
+
+    Raises InvalidInput naming the offending field (``target_assets[2]``, ``targets[0].pem``).
+    """
+    resolved: list[Target] = []
+    problems: list[dict[str, Any]] = []
+    for index, raw in enumerate(target_assets):
+        try:
+            resolved.append(parse_target_string(raw))
+        except QrapError as exc:
+            problems.append({"field": f"target_assets[{index}]", "message": exc.message})
+    for index, target in enumerate(targets):
+        if isinstance(target, CertificateTarget):
+            try:
+                certificate.decode_target(target)
+            except QrapError as exc:
+                field = "der_base64" if target.der_base64 and not target.pem else "pem"
+                problems.append({"field": f"targets[{index}].{field}", "message": exc.message})
+                continue
+        resolved.append(target)
+    if problems:
+        raise InvalidInput("invalid targets: " + problems[0]["message"], details=problems)
+    return resolved
+
+
+def create(uow: UnitOfWork, actor: Actor, spec: AssessmentCreate) -> Assessment:
+    """Create an assessment; with ``spec.run`` also queue its first run (sent after commit)."""
+    org = organization_service.get(uow, actor, spec.organization_id)
+    resolve_targets(spec.target_assets, spec.targets)
+    if spec.run and not (spec.target_assets or spec.targets):
+        raise InvalidInput(
+            "an assessment to run needs at least one target",
+            details=[{"field": "target_assets", "message": "empty"}],
+        )
+    creator = spec.created_by or actor.subject
+    assessment = Assessment(
+        organization_id=org.id,
+        name=spec.name,
+        status=AssessmentStatus.DRAFT,
+        target_assets=list(spec.target_assets),
+        targets=[t.model_dump(exclude_none=True) for t in spec.targets],
+        data_profile=spec.data_profile.model_dump(exclude_none=True),
+        created_by=creator,
+        updated_by=creator,
+        risk_score=0.0,
+        pqc_readiness=0.0,
+        assets_scanned=0,
+        progress=0.0,
+        run_count=0,
+    )
+    uow.session.add(assessment)
+    uow.session.flush()
+    audit.record(
+        uow, actor, "assessment.create", "assessment", assessment.id,
+        organization_id=org.id, details={"name": assessment.name, "run": spec.run},
+    )  # fmt: skip
+    if spec.run:
+        start_run(uow, actor, assessment)
+    return assessment
+
+
+def get(uow: UnitOfWork, actor: Actor, assessment_id: uuid.UUID) -> Assessment:
+    assessment = uow.session.get(Assessment, assessment_id)
+    if assessment is None or not actor.can_access(assessment.organization_id):
+        raise AssessmentNotFound(f"assessment {assessment_id} not found")
+    return assessment
+
+
+def get_for_update(uow: UnitOfWork, actor: Actor, assessment_id: uuid.UUID) -> Assessment:
+    """Lock the row so two concurrent run/cancel requests serialize (no-op on SQLite)."""
+    assessment = uow.session.scalar(
+        select(Assessment).where(Assessment.id == assessment_id).with_for_update()
+    )
+    if assessment is None or not actor.can_access(assessment.organization_id):
+        raise AssessmentNotFound(f"assessment {assessment_id} not found")
+    return assessment
+
+
+def list_(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    organization_id: uuid.UUID | None,
+    status: AssessmentStatus | None,
+    offset: int,
+    limit: int,
+) -> Page[Assessment]:
+    query = select(Assessment)
+    if actor.org_ids is not None:
+        query = query.where(Assessment.organization_id.in_(actor.org_ids))
+    if organization_id is not None:
+        query = query.where(Assessment.organization_id == organization_id)
+    if status is not None:
+        query = query.where(Assessment.status == status)
+    total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = uow.session.scalars(
+        query.order_by(Assessment.created_at.desc(), Assessment.id).offset(offset).limit(limit)
+    ).all()
+    return Page(list(rows), total, offset, limit)
+
+
+def start_run(uow: UnitOfWork, actor: Actor, assessment: Assessment) -> AssessmentRun:
+    """Queue a new run. One active run per assessment: a second request is a Conflict."""
+    if assessment.status in ACTIVE_STATUSES:
+        raise Conflict(f"assessment {assessment.id} already has a run {assessment.status}")
+    if assessment.status == AssessmentStatus.ARCHIVED:
+        raise InvalidState(f"assessment {assessment.id} is archived")
+    if not (assessment.target_assets or assessment.targets):
+        raise InvalidInput(
+            "the assessment has no targets to analyze",
+            details=[{"field": "target_assets", "message": "empty"}],
+        )
+    settings = get_settings()
+    assessment.run_count += 1
+    run = AssessmentRun(
+        assessment_id=assessment.id,
+        organization_id=assessment.organization_id,
+        run_number=assessment.run_count,
+        status=AssessmentStatus.QUEUED,
+        attempts=0,
+        max_attempts=settings.run_max_attempts,
+        progress=0.0,
+        targets_total=0,
+        targets_done=0,
+        target_results=[],
+        triggered_by=actor.subject,
+        queued_at=utcnow(),
+    )
+    uow.session.add(run)
+    assessment.status = AssessmentStatus.QUEUED
+    assessment.progress = 0.0
+    assessment.error = None
+    assessment.completed_at = None
+    assessment.updated_by = actor.subject
+    uow.session.flush()
+    audit.record(
+        uow, actor, "assessment.run", "assessment", assessment.id,
+        organization_id=assessment.organization_id,
+        details={"run_id": str(run.id), "run_number": run.run_number},
+    )  # fmt: skip
+    uow.defer(RUN_TASK, queue=RUN_QUEUE, run_id=str(run.id))
+    return run
+
+
+def cancel(uow: UnitOfWork, actor: Actor, assessment: Assessment) -> Assessment:
+    """Cancel queued or running work; the worker sees the status and stops writing."""
+    if assessment.status not in ACTIVE_STATUSES:
+        raise InvalidState(
+            f"assessment {assessment.id} is {assessment.status}; only QUEUED or IN_PROGRESS"
+            " assessments can be cancelled"
+        )
+    now = utcnow()
+    uow.session.execute(
+        update(AssessmentRun)
+        .where(
+            AssessmentRun.assessment_id == assessment.id,
+            AssessmentRun.status.in_([s.value for s in ACTIVE_STATUSES]),
+        )
+        .values(status=AssessmentStatus.CANCELLED, completed_at=now, lease_owner=None)
+    )
+    assessment.status = AssessmentStatus.CANCELLED
+    assessment.completed_at = now
+    assessment.updated_by = actor.subject
+    uow.session.flush()
+    audit.record(
+        uow, actor, "assessment.cancel", "assessment", assessment.id,
+        organization_id=assessment.organization_id,
+    )  # fmt: skip
+    return assessment
+
+
+def runs(uow: UnitOfWork, actor: Actor, assessment_id: uuid.UUID) -> list[AssessmentRun]:
+    assessment = get(uow, actor, assessment_id)
+    return list(
+        uow.session.scalars(
+            select(AssessmentRun)
+            .where(AssessmentRun.assessment_id == assessment.id)
+            .order_by(AssessmentRun.run_number.desc())
+        )
+    )
+
+
+def latest_run(
+    uow: UnitOfWork, assessment_id: uuid.UUID, *, completed: bool = False
+) -> AssessmentRun | None:
+    query = select(AssessmentRun).where(AssessmentRun.assessment_id == assessment_id)
+    if completed:
+        query = query.where(AssessmentRun.status == AssessmentStatus.COMPLETED)
+    return uow.session.scalar(query.order_by(AssessmentRun.run_number.desc()).limit(1))

@@ -1,0 +1,139 @@
+"""Typed assessment targets and the string forms DESIGN §4 accepts."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from qrap_core.errors import InvalidTarget
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_DEFAULT_PORTS = {"https": 443, "tls": 443}
+
+
+class _Target(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TlsTarget(_Target):
+    type: Literal["tls"] = "tls"
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(default=443, ge=1, le=65535)
+    sni: str | None = Field(default=None, max_length=253)
+
+    def label(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+class CertificateTarget(_Target):
+    """One certificate or a chain, as PEM text or base64 DER."""
+
+    type: Literal["certificate"] = "certificate"
+    name: str | None = Field(default=None, max_length=255)
+    pem: str | None = None
+    der_base64: str | None = None
+
+    def label(self) -> str:
+        return self.name or "certificate"
+
+
+class InventoryItem(_Target):
+    asset: str = Field(min_length=1, max_length=255)
+    algorithm: str = Field(min_length=1, max_length=255)
+    usage: str | None = Field(default=None, max_length=64)
+    key_size: int | None = Field(default=None, ge=1, le=65536)
+    protocol: str | None = Field(default=None, max_length=64)
+    urgency: str | None = Field(default=None, max_length=16)
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class InventoryTarget(_Target):
+    type: Literal["inventory"] = "inventory"
+    name: str | None = Field(default=None, max_length=255)
+    assets: list[InventoryItem] = Field(min_length=1, max_length=10_000)
+
+    def label(self) -> str:
+        return self.name or "inventory"
+
+
+Target = Annotated[TlsTarget | CertificateTarget | InventoryTarget, Field(discriminator="type")]
+TARGET_ADAPTER: TypeAdapter[Target] = TypeAdapter(Target)
+TARGET_LIST_ADAPTER: TypeAdapter[list[Target]] = TypeAdapter(list[Target])
+
+
+def is_hostname(value: str) -> bool:
+    """RFC 1123 host name (letters, digits, hyphens; dot-separated labels)."""
+    name = value[:-1] if value.endswith(".") else value
+    if not name or len(name) > 253:
+        return False
+    labels = name.split(".")
+    # An all-numeric last label would be a malformed IPv4 address, not a name.
+    if labels[-1].isdigit():
+        return False
+    return all(_LABEL.match(label) for label in labels)
+
+
+def is_host(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return is_hostname(value)
+    return True
+
+
+def parse_target_string(raw: str) -> TlsTarget:
+    """Turn ``host[:port]``, ``[v6]:port``, ``https://host`` or ``tls://host:port`` into a target.
+
+    Raises InvalidTarget for anything else (including schemes we do not probe).
+    """
+    text = raw.strip()
+    if not text:
+        raise InvalidTarget("target is empty")
+    if "://" in text:
+        parts = urlsplit(text)
+        scheme = parts.scheme.lower()
+        if scheme not in _DEFAULT_PORTS:
+            raise InvalidTarget(
+                f"unsupported target scheme {scheme!r} in {raw!r}: use https:// or tls://"
+            )
+        try:
+            port = parts.port or _DEFAULT_PORTS[scheme]
+        except ValueError as exc:
+            raise InvalidTarget(f"invalid port in {raw!r}") from exc
+        host = parts.hostname or ""
+        if parts.username or parts.password:
+            raise InvalidTarget(f"credentials are not allowed in target {raw!r}")
+    else:
+        host, port = _split_host_port(text, raw)
+    if not is_host(host):
+        raise InvalidTarget(f"{raw!r} is neither a host name, an IP address nor a URL")
+    if not 1 <= port <= 65535:
+        raise InvalidTarget(f"port out of range in {raw!r}")
+    return TlsTarget(host=host, port=port)
+
+
+def _split_host_port(text: str, raw: str) -> tuple[str, int]:
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep:
+            raise InvalidTarget(f"unterminated IPv6 literal in {raw!r}")
+        if not rest:
+            return host, 443
+        if not rest.startswith(":"):
+            raise InvalidTarget(f"{raw!r} is not host:port")
+        return host, _port(rest[1:], raw)
+    if text.count(":") > 1:  # a bare IPv6 address
+        return text, 443
+    host, sep, port_text = text.partition(":")
+    return host, (_port(port_text, raw) if sep else 443)
+
+
+def _port(text: str, raw: str) -> int:
+    if not text.isdigit():
+        raise InvalidTarget(f"invalid port in {raw!r}")
+    return int(text)

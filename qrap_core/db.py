@@ -1,0 +1,144 @@
+"""Engine, declarative Base and the UnitOfWork that owns commits and deferred task sends."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Protocol
+
+from sqlalchemy import JSON, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeEngine
+
+# Stable constraint names so Alembic autogenerate and SQLite batch mode agree.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JsonType: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    """Build an engine; SQLite gets foreign keys and a busy timeout, PostgreSQL a checked pool."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, future=True
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+@dataclass(frozen=True, slots=True)
+class DeferredTask:
+    name: str
+    kwargs: dict[str, Any]
+    queue: str | None = None
+
+
+class Dispatcher(Protocol):
+    """Sends a task by name (Celery in the service, an in-process runner in the CLI)."""
+
+    def __call__(self, task: DeferredTask, /) -> None: ...
+
+
+def _no_dispatch(task: DeferredTask) -> None:
+    raise RuntimeError(f"no dispatcher configured for deferred task {task.name}")
+
+
+class UnitOfWork:
+    """One session, one transaction. Commits on clean exit, then sends deferred tasks.
+
+    Services only ``add`` and ``flush``; they call ``defer`` to send a task, which happens only
+    after the commit succeeded, so a worker never sees a row that is not there yet.
+    """
+
+    def __init__(self, session: Session, dispatcher: Dispatcher = _no_dispatch) -> None:
+        self.session = session
+        self._dispatcher = dispatcher
+        self._deferred: list[DeferredTask] = []
+        self._after_commit: list[Callable[[], None]] = []
+
+    def defer(self, name: str, *, queue: str | None = None, **kwargs: Any) -> None:
+        self._deferred.append(DeferredTask(name=name, kwargs=kwargs, queue=queue))
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._after_commit.append(callback)
+
+    def commit(self) -> None:
+        """Commit now and flush deferred sends; for long tasks that need several transactions."""
+        self.session.commit()
+        deferred, self._deferred = self._deferred, []
+        callbacks, self._after_commit = self._after_commit, []
+        for task in deferred:
+            self._dispatcher(task)
+        for callback in callbacks:
+            callback()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        self._deferred.clear()
+        self._after_commit.clear()
+
+    def __enter__(self) -> UnitOfWork:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.commit()
+            else:
+                self.rollback()
+        finally:
+            self.session.close()
+
+
+class Database:
+    """Owns the engine and the session factory for one process (built at start, not import)."""
+
+    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 10) -> None:
+        self.url = url
+        self.engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def unit_of_work(self, dispatcher: Dispatcher = _no_dispatch) -> Iterator[UnitOfWork]:
+        with UnitOfWork(self.sessionmaker(), dispatcher) as uow:
+            yield uow
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Analyzers, one module per target type. Pure: no database, no queue."""

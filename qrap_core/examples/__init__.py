@@ -1,0 +1,1 @@
+"""Example inputs: certificates, keys for the demo TLS server, a declared inventory."""

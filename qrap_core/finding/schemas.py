@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class FindingRead(BaseModel):
+    """The original finding fields plus rule, score, explanation, evidence and triage."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    assessment_id: uuid.UUID
+    run_id: uuid.UUID
+    asset_id: uuid.UUID | None
+    category: str
+    risk_level: str
+    title: str
+    description: str
+    affected_asset: str
+    current_algorithm: str | None
+    recommended_algorithm: str | None
+    remediation: str | None
+    discovered_at: datetime
+    rule_id: str
+    risk_score: float
+    explanation: list[dict[str, Any]]
+    evidence: dict[str, Any]
+    deadline: date | None
+    references: list[str]
+    triage_status: str
+    analyst_risk_level: str | None
+    analyst_note: str | None
+    fingerprint: str
+
+
+class CryptoAssetRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    run_id: uuid.UUID
+    kind: str
+    name: str
+    location: str
+    algorithm: str | None
+    family: str | None
+    key_size: int | None
+    usage: str
+    protocol: str | None
+    details: dict[str, Any]
+    quantum_risk_score: float
+    explanation: list[dict[str, Any]]
+    discovered_at: datetime

@@ -1,0 +1,163 @@
+"""Which addresses a probe or a webhook may reach (DESIGN §8, RELIABILITY "SSRF vetting").
+
+The policy resolves a host once, vets every answer, and hands back the address to dial, so
+the address checked is the address connected to (no second lookup an attacker could rebind).
+Ranges are explicit lists: on Python 3.11 ``ipaddress.is_global``/``is_private`` have wrong
+ranges (CVE-2024-4032).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Iterable, Sequence
+
+from qrap_core.assessment.targets import is_hostname
+from qrap_core.errors import ConfigurationError, InvalidTarget, TargetNotAllowed
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str, int], Sequence[str]]
+"""``(host, port) -> addresses``: one lookup returning every A and AAAA answer as text."""
+
+
+class ResolutionError(Exception):
+    """The host name has no address (NXDOMAIN, no records, resolver failure)."""
+
+
+def _nets(*cidrs: str) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(c) for c in cidrs)
+
+
+# Never reached, whatever the allow list says. First match names the reason, so the more
+# specific ranges come first.
+_NEVER: tuple[tuple[str, tuple[IPNetwork, ...]], ...] = (
+    ("cloud metadata", _nets("169.254.169.254/32", "fd00:ec2::254/128")),
+    ("unspecified", _nets("0.0.0.0/8", "::/128")),
+    ("link-local", _nets("169.254.0.0/16", "fe80::/10")),
+    ("multicast", _nets("224.0.0.0/4", "ff00::/8")),
+    ("broadcast", _nets("255.255.255.255/32")),
+    ("reserved", _nets("240.0.0.0/4", "100::/64", "fec0::/10")),
+    # These embed an IPv4 address that a gateway would reach on our behalf.
+    ("NAT64", _nets("64:ff9b::/96", "64:ff9b:1::/48")),
+    ("6to4", _nets("2002::/16")),
+    ("Teredo", _nets("2001::/32")),
+    ("IPv4-compatible", _nets("::/96")),
+)
+
+# Reached only inside an allowed network. Checked after _NEVER, except that ::1 sits inside
+# ::/96 above, so it is matched first by _vet.
+_RESTRICTED: tuple[tuple[str, tuple[IPNetwork, ...]], ...] = (
+    ("loopback", _nets("127.0.0.0/8", "::1/128")),
+    ("private", _nets("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")),
+    ("CGNAT", _nets("100.64.0.0/10")),
+    (
+        "special-purpose",
+        _nets(
+            "192.0.0.0/24",
+            "192.0.2.0/24",
+            "198.18.0.0/15",
+            "198.51.100.0/24",
+            "203.0.113.0/24",
+            "2001:db8::/32",
+        ),
+    ),
+)
+_LOOPBACK_V6 = ipaddress.IPv6Address("::1")
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """Resolve ``host`` with one ``getaddrinfo`` call; every A and AAAA answer, in order, once."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ResolutionError(f"cannot resolve {host!r}: {exc}") from exc
+    seen: dict[str, None] = {}
+    for _family, _type, _proto, _canon, sockaddr in infos:
+        seen.setdefault(str(sockaddr[0]), None)
+    return list(seen)
+
+
+class NetworkPolicy:
+    """Decides which addresses may be dialled.
+
+    ``allowed_networks`` (CIDR strings) opens loopback, private, CGNAT and special-purpose
+    ranges; link-local, metadata, unspecified, multicast, broadcast, reserved and tunnel
+    (NAT64, 6to4, Teredo) addresses stay closed whatever it says. Public addresses are open.
+    """
+
+    def __init__(
+        self, allowed_networks: Iterable[str] = (), *, resolver: Resolver = system_resolver
+    ) -> None:
+        nets: list[IPNetwork] = []
+        for cidr in allowed_networks:
+            try:
+                nets.append(ipaddress.ip_network(cidr.strip(), strict=False))
+            except ValueError as exc:
+                raise ConfigurationError(f"invalid allowed network {cidr!r}: {exc}") from exc
+        self.allowed_networks: tuple[IPNetwork, ...] = tuple(nets)
+        self._resolver = resolver
+
+    def check_ip(self, ip: str | IPAddress) -> str:
+        """Vet one address: return it as text (IPv4-mapped unwrapped) or raise TargetNotAllowed."""
+        addr = _parse_ip(ip) if isinstance(ip, str) else ip
+        if addr is None:
+            raise TargetNotAllowed(f"{ip!r} is not an IP address")
+        return str(self._vet(addr, str(ip)))
+
+    def resolve(self, host: str, port: int) -> str:
+        """Return the address to dial for ``host:port``: the first answer, after vetting them all.
+
+        Raises InvalidTarget for a bad port or a string that is neither an IP nor a host name,
+        ResolutionError when the name has no address, and TargetNotAllowed when ANY answer
+        is forbidden (a name with one private answer among public ones is refused whole).
+        """
+        if not 1 <= port <= 65535:
+            raise InvalidTarget(f"port {port} is out of range (1-65535)")
+        literal = _parse_ip(host)
+        if literal is not None:
+            return str(self._vet(literal, host))
+        if not is_hostname(host):
+            # Catches inet_aton spellings such as "127.1" or "2130706433" before getaddrinfo
+            # would quietly turn them into addresses.
+            raise InvalidTarget(f"{host!r} is neither an IP address nor a host name")
+        answers = list(self._resolver(host, port))
+        if not answers:
+            raise ResolutionError(f"{host!r} has no address")
+        vetted: list[IPAddress] = []
+        for answer in answers:
+            addr = _parse_ip(answer)
+            if addr is None:
+                raise ResolutionError(f"resolver returned {answer!r} for {host!r}")
+            vetted.append(self._vet(addr, host))
+        return str(vetted[0])
+
+    def _vet(self, addr: IPAddress, host: str) -> IPAddress:
+        if isinstance(addr, ipaddress.IPv6Address):
+            if addr.scope_id:
+                raise TargetNotAllowed(f"{host!r}: scoped address {addr} is never probed")
+            if addr.ipv4_mapped is not None:
+                addr = addr.ipv4_mapped
+        where = str(addr) if host == str(addr) else f"{host!r} resolves to {addr}"
+        if addr != _LOOPBACK_V6:
+            reason = _match(addr, _NEVER)
+            if reason is not None:
+                raise TargetNotAllowed(f"{where} ({reason}), which is never probed")
+        reason = _match(addr, _RESTRICTED)
+        if reason is not None and not any(addr in net for net in self.allowed_networks):
+            raise TargetNotAllowed(f"{where} ({reason}), which is outside the allowed networks")
+        return addr
+
+
+def _match(addr: IPAddress, table: tuple[tuple[str, tuple[IPNetwork, ...]], ...]) -> str | None:
+    for reason, nets in table:
+        if any(addr in net for net in nets):
+            return reason
+    return None
+
+
+def _parse_ip(text: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None

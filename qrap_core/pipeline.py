@@ -1,0 +1,509 @@
+"""Run one assessment end to end. Used by the Celery task and by the embedded CLI.
+
+The run row is the source of truth. A run is claimed with a conditional UPDATE, so a duplicate
+or late message is a no-op; its assets and findings are written in one transaction that first
+deletes whatever an earlier, interrupted attempt of the same run left, so nothing doubles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, or_, select, update
+
+from qrap_core.assessment.models import Assessment, AssessmentRun
+from qrap_core.assessment.service import resolve_targets
+from qrap_core.assessment.targets import (
+    TARGET_LIST_ADAPTER,
+    CertificateTarget,
+    InventoryTarget,
+    Target,
+    TlsTarget,
+)
+from qrap_core.audit import service as audit
+from qrap_core.db import Database, UnitOfWork, utcnow
+from qrap_core.discovery import certificate, inventory, tls
+from qrap_core.discovery.types import CryptoAsset, TargetResult
+from qrap_core.enums import AssessmentStatus
+from qrap_core.finding.models import CryptoAssetRecord, Finding
+from qrap_core.logging import get_logger
+from qrap_core.netpolicy import NetworkPolicy
+from qrap_core.rules.engine import FindingDraft, RuleContext, evaluate
+from qrap_core.scoring.aggregate import RunSummary, aggregate
+from qrap_core.scoring.base import AssetScore, RiskModel, ScoringContext
+from qrap_core.scoring.interim import get_risk_model
+from qrap_core.settings import Settings
+
+log = get_logger(__name__)
+
+ProgressCallback = Callable[[int, int, str], None]
+_MAX_PROBE_THREADS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    run_id: uuid.UUID
+    status: str  # COMPLETED | FAILED | CANCELLED | SKIPPED
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What analyzing every target produced, before anything is written."""
+
+    results: list[TargetResult]
+    assets: list[CryptoAsset]
+    findings: list[FindingDraft]
+    scores: list[AssetScore]
+    summary: RunSummary
+    model_version: str
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class RunExecutor:
+    """Claims, analyzes and finalizes runs against one database."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        worker_id: str | None = None,
+        model: RiskModel | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.worker_id = worker_id or default_worker_id()
+        self.model = model or get_risk_model()
+        self.clock = clock
+        self.policy = NetworkPolicy(settings.allowed_networks)
+
+    # -- public ---------------------------------------------------------------------------
+
+    def execute(self, run_id: uuid.UUID, on_progress: ProgressCallback | None = None) -> RunOutcome:
+        """Run ``run_id`` if this worker can claim it; safe to call again for the same run."""
+        claimed = self._claim(run_id)
+        if claimed is None:
+            return RunOutcome(run_id, "SKIPPED", "not claimable (done, cancelled or leased)")
+        assessment, run_number = claimed
+        log.info("run.claimed", run_id=str(run_id), run_number=run_number, worker=self.worker_id)
+        try:
+            targets = resolve_targets(
+                list(assessment["target_assets"]),
+                TARGET_LIST_ADAPTER.validate_python(assessment["targets"]),
+            )
+            self._set_total(run_id, len(targets))
+            analysis = self.analyze(targets, assessment["data_profile"], run_id, on_progress)
+        except _LostLease:
+            return RunOutcome(run_id, "CANCELLED", "run cancelled or taken over while running")
+        except Exception as exc:
+            log.exception("run.failed", run_id=str(run_id))
+            self._fail(run_id, f"{type(exc).__name__}: {exc}")
+            return RunOutcome(run_id, "FAILED", str(exc))
+        if not self._finalize(run_id, analysis):
+            return RunOutcome(run_id, "CANCELLED", "run cancelled before its results were written")
+        log.info(
+            "run.completed",
+            run_id=str(run_id),
+            findings=len(analysis.findings),
+            assets=len(analysis.assets),
+            risk_score=analysis.summary.risk_score,
+        )
+        return RunOutcome(run_id, "COMPLETED")
+
+    def analyze(
+        self,
+        targets: Sequence[Target],
+        data_profile: dict[str, Any],
+        run_id: uuid.UUID | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Analysis:
+        """Analyze every target (network probes in parallel), apply rules, score, aggregate."""
+        now = self.clock()
+        results: list[TargetResult | None] = [None] * len(targets)
+        done = 0
+        workers = max(1, min(_MAX_PROBE_THREADS, len(targets)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qrap-probe") as pool:
+            futures = {
+                pool.submit(self._analyze_one, target, now): index
+                for index, target in enumerate(targets)
+            }
+            for future in as_completed(futures):
+                index = futures[future]
+                results[index] = future.result()
+                done += 1
+                if run_id is not None:
+                    self._heartbeat(run_id, done, len(targets))
+                if on_progress is not None:
+                    on_progress(done, len(targets), targets[index].label())
+        ordered = [r for r in results if r is not None]
+        assets = [asset for result in ordered if result.status == "ok" for asset in result.assets]
+        shelf = data_profile.get("shelf_life_years", self.settings.default_shelf_life_years)
+        migration = data_profile.get("migration_years", self.settings.default_migration_years)
+        findings = evaluate(
+            assets,
+            RuleContext(
+                now=now,
+                shelf_life_years=float(shelf),
+                migration_years=float(migration),
+                crqc_year=self.settings.crqc_year,
+            ),
+        )
+        findings = _dedupe(findings)
+        scores = self.model.score_assets(
+            assets,
+            findings,
+            ScoringContext(
+                now=now,
+                shelf_life_years=float(shelf),
+                migration_years=float(migration),
+                crqc_year=self.settings.crqc_year,
+            ),
+        )
+        summary = aggregate(assets, findings, scores)
+        return Analysis(ordered, assets, findings, scores, summary, self.model.version)
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _analyze_one(self, target: Target, now: datetime) -> TargetResult:
+        try:
+            if isinstance(target, TlsTarget):
+                return tls.probe(
+                    target, policy=self.policy, timeout=self.settings.probe_timeout, now=now
+                )
+            if isinstance(target, CertificateTarget):
+                return certificate.analyze(target, now=now)
+            if isinstance(target, InventoryTarget):
+                return inventory.analyze(target)
+        except Exception as exc:
+            # One analyzer bug must not sink the other targets; it is logged with its trace.
+            log.exception("target.analyzer_error", target=target.label())
+            return TargetResult.failed(target.label(), target.type, f"analyzer error: {exc}")
+        raise AssertionError(f"unhandled target type {target.type}")
+
+    def _claim(self, run_id: uuid.UUID) -> tuple[dict[str, Any], int] | None:
+        now = self.clock()
+        with self.db.unit_of_work() as uow:
+            result = uow.session.execute(
+                update(AssessmentRun)
+                .where(
+                    AssessmentRun.id == run_id,
+                    AssessmentRun.attempts < AssessmentRun.max_attempts,
+                    or_(
+                        AssessmentRun.status == AssessmentStatus.QUEUED,
+                        (AssessmentRun.status == AssessmentStatus.IN_PROGRESS)
+                        & or_(
+                            AssessmentRun.lease_expires_at < now,
+                            AssessmentRun.lease_owner == self.worker_id,
+                        ),
+                    ),
+                )
+                .values(
+                    status=AssessmentStatus.IN_PROGRESS,
+                    attempts=AssessmentRun.attempts + 1,
+                    lease_owner=self.worker_id,
+                    lease_expires_at=now + timedelta(seconds=self.settings.run_lease_seconds),
+                    heartbeat_at=now,
+                    started_at=now,
+                    error=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]  # CursorResult for UPDATE
+                self._give_up_if_exhausted(uow, run_id, now)
+                return None
+            run = uow.session.get_one(AssessmentRun, run_id)
+            assessment = uow.session.get_one(Assessment, run.assessment_id)
+            assessment.status = AssessmentStatus.IN_PROGRESS
+            assessment.started_at = now
+            assessment.progress = 0.0
+            snapshot = {
+                "id": assessment.id,
+                "target_assets": list(assessment.target_assets),
+                "targets": list(assessment.targets),
+                "data_profile": dict(assessment.data_profile or {}),
+            }
+            return snapshot, run.run_number
+
+    def _give_up_if_exhausted(self, uow: UnitOfWork, run_id: uuid.UUID, now: datetime) -> None:
+        """A run whose lease expired after its last allowed attempt ends FAILED, not stuck."""
+        run = uow.session.get(AssessmentRun, run_id)
+        if (
+            run is not None
+            and run.status == AssessmentStatus.IN_PROGRESS
+            and run.attempts >= run.max_attempts
+            and run.lease_expires_at is not None
+            and _aware(run.lease_expires_at) < now
+        ):
+            self._mark_failed(uow, run, f"gave up after {run.attempts} attempts", now)
+
+    def _set_total(self, run_id: uuid.UUID, total: int) -> None:
+        with self.db.unit_of_work() as uow:
+            uow.session.execute(
+                update(AssessmentRun)
+                .where(AssessmentRun.id == run_id)
+                .values(targets_total=total, targets_done=0)
+            )
+
+    def _heartbeat(self, run_id: uuid.UUID, done: int, total: int) -> None:
+        """Record progress and extend the lease; raise _LostLease if the run is no longer ours."""
+        now = self.clock()
+        progress = round(100.0 * done / total, 1) if total else 100.0
+        # Results are written at the end; keep progress below 100 until then.
+        progress = min(progress, 99.0)
+        with self.db.unit_of_work() as uow:
+            result = uow.session.execute(
+                update(AssessmentRun)
+                .where(
+                    AssessmentRun.id == run_id,
+                    AssessmentRun.status == AssessmentStatus.IN_PROGRESS,
+                    AssessmentRun.lease_owner == self.worker_id,
+                )
+                .values(
+                    targets_done=done,
+                    progress=progress,
+                    heartbeat_at=now,
+                    lease_expires_at=now + timedelta(seconds=self.settings.run_lease_seconds),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]  # CursorResult for UPDATE
+                raise _LostLease
+            run = uow.session.get_one(AssessmentRun, run_id)
+            uow.session.execute(
+                update(Assessment)
+                .where(Assessment.id == run.assessment_id)
+                .values(progress=progress)
+            )
+
+    def _owned_run(self, uow: UnitOfWork, run_id: uuid.UUID) -> AssessmentRun | None:
+        return uow.session.scalar(
+            select(AssessmentRun)
+            .where(
+                AssessmentRun.id == run_id,
+                AssessmentRun.status == AssessmentStatus.IN_PROGRESS,
+                AssessmentRun.lease_owner == self.worker_id,
+            )
+            .with_for_update()
+        )
+
+    def _finalize(self, run_id: uuid.UUID, analysis: Analysis) -> bool:
+        now = self.clock()
+        with self.db.unit_of_work() as uow:
+            run = self._owned_run(uow, run_id)
+            if run is None:
+                return False
+            # An earlier attempt of this run may have got this far before dying.
+            uow.session.execute(delete(Finding).where(Finding.run_id == run_id))
+            uow.session.execute(delete(CryptoAssetRecord).where(CryptoAssetRecord.run_id == run_id))
+            asset_rows, asset_ids = _asset_rows(run, analysis, now)
+            if asset_rows:
+                uow.session.execute(insert(CryptoAssetRecord), asset_rows)
+            finding_rows = _finding_rows(run, analysis, asset_ids, now)
+            if finding_rows:
+                uow.session.execute(insert(Finding), finding_rows)
+            summary = _summary_dict(analysis)
+            run.status = AssessmentStatus.COMPLETED
+            run.progress = 100.0
+            run.targets_done = len(analysis.results)
+            run.risk_score = analysis.summary.risk_score
+            run.overall_risk = analysis.summary.overall_risk
+            run.pqc_readiness = analysis.summary.pqc_readiness
+            run.summary = summary
+            run.target_results = [_target_result_dict(r) for r in analysis.results]
+            run.model_version = analysis.model_version
+            run.completed_at = now
+            run.lease_owner = None
+            run.lease_expires_at = None
+            assessment = uow.session.get_one(Assessment, run.assessment_id)
+            assessment.status = AssessmentStatus.COMPLETED
+            assessment.risk_score = analysis.summary.risk_score
+            assessment.overall_risk = analysis.summary.overall_risk
+            assessment.pqc_readiness = analysis.summary.pqc_readiness
+            assessment.assets_scanned = analysis.summary.assets_scanned
+            assessment.summary = summary
+            assessment.progress = 100.0
+            assessment.completed_at = now
+            assessment.error = None
+            audit.record(
+                uow, audit.SYSTEM, "assessment.run.completed", "assessment", assessment.id,
+                organization_id=assessment.organization_id,
+                details={"run_id": str(run_id), "findings": len(finding_rows)},
+            )  # fmt: skip
+        return True
+
+    def _fail(self, run_id: uuid.UUID, error: str) -> None:
+        now = self.clock()
+        with self.db.unit_of_work() as uow:
+            run = self._owned_run(uow, run_id)
+            if run is not None:
+                self._mark_failed(uow, run, error, now)
+
+    @staticmethod
+    def _mark_failed(uow: UnitOfWork, run: AssessmentRun, error: str, now: datetime) -> None:
+        error = error[:4000]
+        run.status = AssessmentStatus.FAILED
+        run.error = error
+        run.completed_at = now
+        run.lease_owner = None
+        run.lease_expires_at = None
+        assessment = uow.session.get_one(Assessment, run.assessment_id)
+        assessment.status = AssessmentStatus.FAILED
+        assessment.error = error
+        assessment.completed_at = now
+        audit.record(
+            uow, audit.SYSTEM, "assessment.run.failed", "assessment", assessment.id,
+            organization_id=assessment.organization_id,
+            details={"run_id": str(run.id), "error": error},
+        )  # fmt: skip
+
+
+class _LostLease(Exception):
+    """The run was cancelled or another worker took it over."""
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything we write is UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=utcnow().tzinfo)
+
+
+def asset_fingerprint(asset: CryptoAsset) -> str:
+    identity = {
+        "kind": asset.kind,
+        "location": asset.location,
+        "name": asset.name,
+        "algorithm": asset.algorithm,
+        "protocol": asset.protocol,
+        "cert": asset.details.get("fingerprint_sha256"),
+        "chain_index": asset.details.get("chain_index"),
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
+def _asset_rows(
+    run: AssessmentRun, analysis: Analysis, now: datetime
+) -> tuple[list[dict[str, Any]], list[uuid.UUID]]:
+    """Rows for crypto_assets, one per distinct asset; ids[i] is the row of analysis.assets[i]."""
+    rows: list[dict[str, Any]] = []
+    by_fingerprint: dict[str, uuid.UUID] = {}
+    ids: list[uuid.UUID] = []
+    for asset, score in zip(analysis.assets, analysis.scores, strict=True):
+        fingerprint = asset_fingerprint(asset)
+        if fingerprint in by_fingerprint:
+            ids.append(by_fingerprint[fingerprint])
+            continue
+        asset_id = uuid.uuid4()
+        by_fingerprint[fingerprint] = asset_id
+        ids.append(asset_id)
+        rows.append(
+            {
+                "id": asset_id,
+                "run_id": run.id,
+                "assessment_id": run.assessment_id,
+                "organization_id": run.organization_id,
+                "kind": asset.kind,
+                "name": asset.name[:1024],
+                "location": asset.location[:1024],
+                "algorithm": asset.algorithm,
+                "family": asset.family,
+                "key_size": asset.key_size,
+                "usage": str(asset.usage),
+                "protocol": asset.protocol,
+                "details": _jsonable(asset.details),
+                "quantum_risk_score": score.score,
+                "explanation": _jsonable(score.explanation),
+                "fingerprint": fingerprint,
+                "discovered_at": now,
+            }
+        )
+    return rows, ids
+
+
+def _finding_rows(
+    run: AssessmentRun, analysis: Analysis, asset_ids: list[uuid.UUID], now: datetime
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for draft in analysis.findings:
+        score = analysis.scores[draft.asset_index]
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "assessment_id": run.assessment_id,
+                "run_id": run.id,
+                "asset_id": asset_ids[draft.asset_index],
+                "organization_id": run.organization_id,
+                "category": str(draft.category),
+                "risk_level": str(draft.risk_level),
+                "title": draft.title[:500],
+                "description": draft.description,
+                "affected_asset": draft.affected_asset[:1024],
+                "current_algorithm": draft.current_algorithm,
+                "recommended_algorithm": draft.recommended_algorithm,
+                "remediation": draft.remediation,
+                "discovered_at": now,
+                "rule_id": draft.rule_id,
+                "risk_score": score.score,
+                "explanation": _jsonable(score.explanation),
+                "evidence": _jsonable(draft.evidence),
+                "deadline": draft.deadline,
+                "references": list(draft.references),
+                "triage_status": "open",
+                "fingerprint": draft.fingerprint,
+            }
+        )
+    return rows
+
+
+def _summary_dict(analysis: Analysis) -> dict[str, Any]:
+    s = analysis.summary
+    return {
+        "total_findings": s.total_findings,
+        "critical_findings": s.critical_findings,
+        "high_findings": s.high_findings,
+        "medium_findings": s.medium_findings,
+        "low_findings": s.low_findings,
+        "info_findings": s.info_findings,
+        "pqc_readiness_percentage": s.pqc_readiness,
+        "assets_scanned": s.assets_scanned,
+        "targets_total": len(analysis.results),
+        "targets_failed": sum(1 for r in analysis.results if r.status != "ok"),
+    }
+
+
+def _target_result_dict(result: TargetResult) -> dict[str, Any]:
+    out: dict[str, Any] = {"target": result.target, "type": result.type, "status": result.status}
+    if result.error:
+        out["error"] = result.error
+    if result.details:
+        out["details"] = _jsonable(result.details)
+    out["assets"] = len(result.assets)
+    return out
+
+
+def _dedupe(findings: list[FindingDraft]) -> list[FindingDraft]:
+    """Drop repeats of one observation (the same target listed twice) before counting."""
+    seen: set[str] = set()
+    unique = []
+    for draft in findings:
+        if draft.fingerprint not in seen:
+            seen.add(draft.fingerprint)
+            unique.append(draft)
+    return unique
+
+
+def _jsonable(value: Any) -> Any:
+    """Round-trip through JSON so dates and other values land as the JSON column stores them."""
+    return json.loads(json.dumps(value, default=str))

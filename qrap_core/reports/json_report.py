@@ -1,0 +1,74 @@
+"""The JSON report (DESIGN Appendix B), shared by the API and `qrap assess --format json`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from qrap_core.assessment import service as assessment_service
+from qrap_core.assessment.models import Assessment, AssessmentRun
+from qrap_core.assessment.schemas import AssessmentRead, AssessmentSummary, RunRead
+from qrap_core.db import UnitOfWork
+from qrap_core.enums import RISK_ORDER, RiskLevel, Usage
+from qrap_core.finding import service as finding_service
+from qrap_core.finding.models import CryptoAssetRecord, Finding
+from qrap_core.finding.schemas import CryptoAssetRead, FindingRead
+from qrap_core.planning.planner import PlanInput, plan_migration
+
+REPORT_VERSION = "1"
+
+
+def build(uow: UnitOfWork, assessment: Assessment) -> dict[str, Any]:
+    """Report on the latest completed run, or on the latest run while none has completed."""
+    run = assessment_service.latest_run(uow, assessment.id, completed=True)
+    if run is None:
+        run = assessment_service.latest_run(uow, assessment.id)
+    assets = finding_service.all_assets_for_run(uow, run.id) if run else []
+    findings = finding_service.all_for_run(uow, run.id) if run else []
+    head = AssessmentRead.model_validate(assessment).model_dump(mode="json")
+    head["summary"] = AssessmentSummary.model_validate(
+        (run.summary if run and run.summary else None) or {}
+    ).model_dump(mode="json")
+    return {
+        "report_version": REPORT_VERSION,
+        "assessment": head,
+        "run": RunRead.model_validate(run).model_dump(mode="json") if run else None,
+        "assets": [CryptoAssetRead.model_validate(a).model_dump(mode="json") for a in assets],
+        "findings": [FindingRead.model_validate(f).model_dump(mode="json") for f in findings],
+        "migration_plan": migration_plan(assets, findings),
+        "targets": _targets(run),
+    }
+
+
+def migration_plan(assets: list[CryptoAssetRecord], findings: list[Finding]) -> dict[str, Any]:
+    """One plan step per affected asset and algorithm, urgency = its worst finding."""
+    by_asset = {a.id: a for a in assets}
+    worst: dict[tuple[str, str], tuple[RiskLevel, Usage | None]] = {}
+    for finding in findings:
+        if finding.current_algorithm is None:
+            continue
+        level = RiskLevel(finding.risk_level)
+        asset = by_asset.get(finding.asset_id) if finding.asset_id else None
+        usage = Usage(asset.usage) if asset is not None else None
+        key = (finding.affected_asset, finding.current_algorithm)
+        if key not in worst or RISK_ORDER[level] < RISK_ORDER[worst[key][0]]:
+            worst[key] = (level, usage)
+    items = [
+        PlanInput(asset=asset, algorithm=algorithm, urgency=level, usage=usage)
+        for (asset, algorithm), (level, usage) in worst.items()
+    ]
+    return asdict(plan_migration(items))
+
+
+def _targets(run: AssessmentRun | None) -> list[dict[str, Any]]:
+    if run is None:
+        return []
+    out = []
+    for result in run.target_results:
+        entry = {"target": result["target"], "type": result["type"], "status": result["status"]}
+        if result.get("error"):
+            entry["error"] = result["error"]
+        if result.get("details"):
+            entry["details"] = result["details"]
+        out.append(entry)
+    return out

@@ -1,0 +1,360 @@
+"""Quantum exposure: missing PQC for key establishment and signatures, and HNDL.
+
+Key establishment and signatures are judged apart (what users of other tools ask for):
+recorded key exchanges can be decrypted later (harvest now, decrypt later), while a signature
+only needs to be unforgeable while it is verified, so signatures are driven by deadlines.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from qrap_core.crypto import (
+    IR8547_DEPRECATED_AFTER,
+    IR8547_DISALLOWED_AFTER,
+    ir8547_deadline,
+)
+from qrap_core.enums import FindingCategory, RiskLevel, Usage
+from qrap_core.rules.base import (
+    CNSA_2,
+    FIPS_203,
+    FIPS_204,
+    FIPS_205,
+    IR_8547,
+    MOSCA,
+    AssetFacts,
+    FindingDraft,
+    Rule,
+    RuleContext,
+    RuleSpec,
+    draft,
+)
+from qrap_core.rules.certificate import parse_timestamp
+
+QUANTUM_VULNERABLE_KEY_ESTABLISHMENT = RuleSpec(
+    "QRAP-PQC-001",
+    FindingCategory.MISSING_PQC,
+    "quantum-vulnerable key establishment",
+    "RSA, DH, ECDH or X25519 key establishment with no hybrid or ML-KEM alternative",
+)
+QUANTUM_VULNERABLE_SIGNATURE = RuleSpec(
+    "QRAP-PQC-002",
+    FindingCategory.MISSING_PQC,
+    "quantum-vulnerable signature",
+    "RSA, ECDSA, EdDSA or DSA signature key (certificate or declared)",
+)
+LEGACY_PQ_DRAFT = RuleSpec(
+    "QRAP-PQC-003",
+    FindingCategory.WEAK_ALGORITHM,
+    "pre-standard post-quantum algorithm",
+    "A draft PQ algorithm (X25519Kyber768Draft00, Kyber, Dilithium) replaced by FIPS 203/204",
+)
+HARVEST_NOW_DECRYPT_LATER = RuleSpec(
+    "QRAP-HNDL-001",
+    FindingCategory.HARVEST_NOW_DECRYPT_LATER,
+    "harvest now, decrypt later",
+    "Quantum-vulnerable key establishment where Mosca's x + y > z puts recorded data at risk",
+)
+
+# Certificates valid longer than the CA/Browser Forum's old 825-day cap are long-lived.
+LONG_LIVED_DAYS = 825
+_STANDARD_SUCCESSOR = {
+    "X25519Kyber768Draft00": "X25519MLKEM768",
+    "Kyber512": "ML-KEM-512",
+    "Kyber768": "ML-KEM-768",
+    "Kyber1024": "ML-KEM-1024",
+    "Dilithium2": "ML-DSA-44",
+    "Dilithium3": "ML-DSA-65",
+    "Dilithium5": "ML-DSA-87",
+}
+# Stronger than 192 bits (P-521, RSA-15360) needs category 5 to keep its level.
+_CATEGORY_5_ABOVE = 192
+
+
+def _ir8547_evidence(deadline: date | None) -> dict[str, str | None]:
+    return {
+        "ir8547_deprecated_after": IR8547_DEPRECATED_AFTER.isoformat(),
+        "ir8547_disallowed_after": IR8547_DISALLOWED_AFTER.isoformat(),
+        "deadline": deadline.isoformat() if deadline else None,
+    }
+
+
+def is_signature_like(facts: AssetFacts) -> bool:
+    """A quantum-vulnerable key judged as a signature key.
+
+    Certificates, declared signatures, and public keys whose usage nobody declared: HNDL is
+    not invented for those.
+    """
+    return facts.quantum_vulnerable and not facts.is_key_establishment
+
+
+def is_vulnerable_key_establishment(facts: AssetFacts) -> bool:
+    """A quantum-vulnerable key exchange, key transport or public-key encryption."""
+    return facts.quantum_vulnerable and facts.is_key_establishment
+
+
+def kex_target(facts: AssetFacts) -> str:
+    """The PQ replacement for a key establishment: a hybrid group in TLS and SSH, else ML-KEM."""
+    strong = (facts.classical_bits or 0) > _CATEGORY_5_ABOVE
+    if _is_ssh(facts):
+        return "mlkem1024nistp384-sha384" if strong else "mlkem768x25519-sha256"
+    if _is_tls(facts):
+        return "SecP384r1MLKEM1024" if strong else "X25519MLKEM768"
+    return "ML-KEM-1024" if strong else "ML-KEM-768"
+
+
+def signature_target(facts: AssetFacts) -> str:
+    """ML-DSA-65 by default, ML-DSA-87 above 192 bits, SLH-DSA for long-lived root CAs."""
+    bits = facts.classical_bits or 0
+    if facts.kind == "certificate" and _is_root(facts) and _is_long_lived(facts):
+        # A root outlives many leaves and its hash-based signature needs no lattice assumption.
+        strength = 256 if bits > _CATEGORY_5_ABOVE else 192 if bits > 128 else 128
+        return f"SLH-DSA-SHA2-{strength}s"
+    return "ML-DSA-87" if bits > _CATEGORY_5_ABOVE else "ML-DSA-65"
+
+
+def quantum_vulnerable_key_establishment(
+    facts: AssetFacts, ctx: RuleContext
+) -> FindingDraft | None:
+    """QRAP-PQC-001: Shor's algorithm recovers the shared secret from a recorded exchange."""
+    if not is_vulnerable_key_establishment(facts):
+        return None
+    target = kex_target(facts)
+    deadline = ir8547_deadline(facts.info)
+    fallback = facts.pq_kex_at_location
+    level = RiskLevel.MEDIUM if fallback else RiskLevel.HIGH
+    algorithm = facts.display_algorithm
+    tls12 = (facts.asset.protocol or "").upper().replace(" ", "") in ("TLSV1.2", "TLS1.2")
+    description = (
+        f"{facts.asset.location} establishes keys with {algorithm}, which a cryptographically "
+        "relevant quantum computer breaks."
+        + (
+            " A hybrid or ML-KEM option is also offered there, so this is a classical fallback: "
+            "clients without PQ support still use it."
+            if fallback
+            else " No hybrid or ML-KEM alternative was seen for this asset."
+        )
+    )
+    if _is_ssh(facts) or _is_tls(facts):
+        remediation = f"Enable {target} and prefer it over classical groups."
+    else:
+        remediation = (
+            f"Replace the key establishment with {target}, or a hybrid of {target} and the "
+            "current algorithm during the transition."
+        )
+    if tls12:
+        remediation += " Hybrid groups exist only in TLS 1.3: enable TLS 1.3 first."
+    return draft(
+        QUANTUM_VULNERABLE_KEY_ESTABLISHMENT,
+        facts,
+        risk_level=level,
+        title=(
+            f"Classical key exchange {algorithm} offered as fallback to PQC"
+            if fallback
+            else f"Key establishment with {algorithm} has no post-quantum protection"
+        ),
+        description=description,
+        remediation=remediation,
+        recommended_algorithm=target,
+        evidence={
+            "algorithm": algorithm,
+            "family": facts.family,
+            "key_size": facts.key_size,
+            "classical_bits": facts.classical_bits,
+            "protocol": facts.asset.protocol,
+            "negotiated": facts.details.get("negotiated"),
+            "hybrid_pqc": bool(facts.details.get("hybrid_pqc")),
+            "pq_offered_at_location": fallback,
+        }
+        | _ir8547_evidence(deadline),
+        deadline=deadline,
+        references=(FIPS_203, IR_8547, CNSA_2),
+    )
+
+
+def quantum_vulnerable_signature(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | None:
+    """QRAP-PQC-002: a CRQC forges these signatures; CA and long-lived keys matter most."""
+    if not is_signature_like(facts):
+        return None
+    details = facts.details
+    is_ca = bool(details.get("is_ca"))
+    long_lived = facts.kind == "certificate" and _is_long_lived(facts)
+    usage_declared = facts.kind == "certificate" or facts.asset.usage is Usage.SIGNATURE
+    level = RiskLevel.HIGH if is_ca or long_lived else RiskLevel.MEDIUM
+    target = signature_target(facts)
+    deadline = ir8547_deadline(facts.info)
+    algorithm = facts.display_algorithm
+    subject = details.get("subject") or facts.asset.name
+    what = f"The certificate {subject}" if facts.kind == "certificate" else facts.asset.name
+    description = (
+        f"{what} signs with {algorithm}, which a quantum computer can forge."
+        if usage_declared
+        else f"{what} uses {algorithm}, whose signatures a quantum computer can forge."
+    )
+    if is_ca:
+        description += " It is a CA key: every certificate it issues inherits the exposure."
+    if long_lived:
+        description += " It stays valid long enough to meet the NIST transition deadlines."
+    if not usage_declared:
+        description += (
+            " Its usage was not declared, so it is judged as a signature key; if it also "
+            "transports or agrees keys, declare that usage to have its data exposure assessed."
+        )
+    standards = (FIPS_204, FIPS_205) if target.startswith("SLH-DSA") else (FIPS_204,)
+    return draft(
+        QUANTUM_VULNERABLE_SIGNATURE,
+        facts,
+        risk_level=level,
+        title=f"Signature algorithm {algorithm} is quantum-vulnerable",
+        description=description,
+        remediation=(
+            f"Plan re-issuance with {target}"
+            + (" starting with the CA hierarchy (roots before leaves)" if is_ca else "")
+            + f"; NIST IR 8547 sets {deadline.isoformat() if deadline else 'no date'} as the "
+            "last day for this algorithm."
+        ),
+        recommended_algorithm=target,
+        evidence=_signature_evidence(facts, is_ca, long_lived, usage_declared)
+        | _ir8547_evidence(deadline),
+        deadline=deadline,
+        references=(*standards, IR_8547, CNSA_2),
+    )
+
+
+def legacy_pq_draft(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | None:
+    """QRAP-PQC-003: pre-standard PQ algorithms are still quantum-resistant but obsolete."""
+    info = facts.info
+    if not (info.known and info.deprecated and info.post_quantum):
+        return None
+    successor = _STANDARD_SUCCESSOR.get(info.canonical)
+    return draft(
+        LEGACY_PQ_DRAFT,
+        facts,
+        risk_level=RiskLevel.LOW,
+        title=f"Pre-standard post-quantum algorithm {info.canonical}",
+        description=(
+            f"{facts.asset.location} uses {info.canonical}, a draft that FIPS 203/204 replaced. "
+            "It still resists quantum attacks, but current clients no longer offer it, so they "
+            "fall back to classical key exchange."
+        ),
+        remediation=f"Move to the standard {successor or 'FIPS 203/204 algorithm'}.",
+        recommended_algorithm=successor,
+        evidence={"algorithm": info.canonical, "successor": successor, "legacy_pq_draft": True},
+        references=(FIPS_203, FIPS_204),
+    )
+
+
+def harvest_now_decrypt_later(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | None:
+    """QRAP-HNDL-001: Mosca's inequality x + y > z, with x = shelf life, y = migration time,
+    z = years until a CRQC. CRITICAL when the data must stay secret 10+ years past the CRQC."""
+    if not is_vulnerable_key_establishment(facts):
+        return None
+    now_year = ctx.now_utc.year
+    x, y, z = ctx.shelf_life_years, ctx.migration_years, ctx.crqc_year - now_year
+    if x + y <= z:
+        return None
+    years_secret_past_crqc = now_year + x - ctx.crqc_year
+    level = RiskLevel.CRITICAL if years_secret_past_crqc >= 10 else RiskLevel.HIGH
+    target = kex_target(facts)
+    deadline = ir8547_deadline(facts.info)
+    algorithm = facts.display_algorithm
+    return draft(
+        HARVEST_NOW_DECRYPT_LATER,
+        facts,
+        risk_level=level,
+        title=f"Data protected by {algorithm} can be harvested now and decrypted later",
+        description=(
+            f"Traffic keyed with {algorithm} at {facts.asset.location} can be recorded today. "
+            f"The data must stay secret {_years(x)} and migrating takes {_years(y)}, while a "
+            f"CRQC is assumed {_when(z, ctx.crqc_year)}: x + y > z "
+            f"({_num(x)} + {_num(y)} > {_num(z)}), so recordings made now are at risk."
+        ),
+        remediation=(
+            f"Move this key establishment to {target} first: hybrid key exchange protects new "
+            "recordings immediately, whatever the signature timeline."
+        ),
+        recommended_algorithm=target,
+        evidence={
+            "algorithm": algorithm,
+            "shelf_life_years": x,
+            "migration_years": y,
+            "years_to_crqc": z,
+            "crqc_year": ctx.crqc_year,
+            "now_year": now_year,
+            "exposure_years": x + y - z,
+            "secret_until_year": now_year + x,
+            "years_secret_past_crqc": years_secret_past_crqc,
+            "inequality": f"{_num(x)} + {_num(y)} > {_num(z)}",
+            "pq_offered_at_location": facts.pq_kex_at_location,
+        },
+        deadline=deadline,
+        references=(FIPS_203, IR_8547, MOSCA),
+    )
+
+
+def _signature_evidence(
+    facts: AssetFacts, is_ca: bool, long_lived: bool, usage_declared: bool
+) -> dict[str, Any]:
+    details = facts.details
+    return {
+        "algorithm": facts.display_algorithm,
+        "family": facts.family,
+        "key_size": facts.key_size,
+        "classical_bits": facts.classical_bits,
+        "is_ca": is_ca,
+        "self_signed": bool(details.get("self_signed")),
+        "long_lived": long_lived,
+        "lifetime_days": details.get("lifetime_days"),
+        "not_after": details.get("not_after"),
+        "usage_declared": usage_declared,
+    }
+
+
+def _is_root(facts: AssetFacts) -> bool:
+    return bool(facts.details.get("is_ca")) and bool(facts.details.get("self_signed"))
+
+
+def _is_long_lived(facts: AssetFacts) -> bool:
+    """Valid for more than 825 days, or still valid when IR 8547 retires its algorithm."""
+    lifetime = facts.details.get("lifetime_days")
+    if isinstance(lifetime, int) and lifetime > LONG_LIVED_DAYS:
+        return True
+    not_after = parse_timestamp(facts.details.get("not_after"))
+    deadline = ir8547_deadline(facts.info)
+    return not_after is not None and deadline is not None and not_after.date() > deadline
+
+
+def _is_ssh(facts: AssetFacts) -> bool:
+    if (facts.asset.protocol or "").upper().startswith("SSH"):
+        return True
+    raw = facts.raw_algorithm.lower()
+    # SSH key exchange names carry their hash ("curve25519-sha256", "ecdh-sha2-nistp256").
+    return "-sha" in raw or "@" in raw
+
+
+def _is_tls(facts: AssetFacts) -> bool:
+    protocol = (facts.asset.protocol or "").upper()
+    return facts.kind == "key_exchange" or protocol.startswith(("TLS", "SSL", "HTTPS", "DTLS"))
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _when(years_to_crqc: float, crqc_year: int) -> str:
+    if years_to_crqc <= 0:
+        return f"to exist already ({crqc_year})"
+    return f"in {_years(years_to_crqc)} ({crqc_year})"
+
+
+def _years(value: float) -> str:
+    return f"{_num(value)} year{'s' if value != 1 else ''}"
+
+
+RULES = (
+    Rule(QUANTUM_VULNERABLE_KEY_ESTABLISHMENT, quantum_vulnerable_key_establishment),
+    Rule(HARVEST_NOW_DECRYPT_LATER, harvest_now_decrypt_later),
+    Rule(QUANTUM_VULNERABLE_SIGNATURE, quantum_vulnerable_signature),
+    Rule(LEGACY_PQ_DRAFT, legacy_pq_draft),
+)

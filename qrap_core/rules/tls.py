@@ -1,0 +1,383 @@
+"""TLS rules: protocol versions and cipher suites (key exchange groups are in quantum.py)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qrap_core.enums import FindingCategory, RiskLevel
+from qrap_core.rules.base import (
+    RFC_7465,
+    RFC_8996,
+    SP800_131A_TDEA_DISALLOWED_AFTER,
+    SP_800_52,
+    SP_800_131A,
+    AssetFacts,
+    FindingDraft,
+    Rule,
+    RuleContext,
+    RuleSpec,
+    draft,
+)
+
+DEPRECATED_PROTOCOL = RuleSpec(
+    "QRAP-TLS-001",
+    FindingCategory.DEPRECATED_PROTOCOL,
+    "deprecated protocol version accepted",
+    "SSLv2/SSLv3 (critical) or TLS 1.0/1.1 (high) is accepted",
+)
+BROKEN_CIPHER_SUITE = RuleSpec(
+    "QRAP-TLS-002",
+    FindingCategory.WEAK_ALGORITHM,
+    "broken cipher suite accepted",
+    "A NULL, EXPORT, anonymous or single-DES cipher suite is accepted",
+)
+WEAK_CIPHER_SUITE = RuleSpec(
+    "QRAP-TLS-003",
+    FindingCategory.WEAK_ALGORITHM,
+    "weak cipher suite accepted",
+    "An RC4, 3DES, IDEA or RC2 cipher suite is accepted",
+)
+CBC_SHA1_SUITE = RuleSpec(
+    "QRAP-TLS-004",
+    FindingCategory.WEAK_ALGORITHM,
+    "CBC cipher suite with a SHA-1 MAC",
+    "A CBC-mode suite authenticated with HMAC-SHA1 (padding-oracle prone, no AEAD)",
+)
+NO_FORWARD_SECRECY = RuleSpec(
+    "QRAP-TLS-005",
+    FindingCategory.WEAK_ALGORITHM,
+    "cipher suite without forward secrecy",
+    "A static RSA, DH or ECDH key exchange suite: one key compromise decrypts past sessions",
+)
+
+_PROTOCOL_LEVELS = {
+    "SSLv2": RiskLevel.CRITICAL,
+    "SSLv3": RiskLevel.CRITICAL,
+    "TLSv1.0": RiskLevel.HIGH,
+    "TLSv1.1": RiskLevel.HIGH,
+}
+_PROTOCOL_SPELLING = re.compile(r"^(?P<name>ssl|tls)v?(?P<major>\d)(?:\.(?P<minor>\d))?$")
+
+
+def normalise_protocol(text: str) -> str | None:
+    """Spellings of a version ("TLSv1", "TLS 1.0", "tls1_0", "SSLv3.0") as "TLSv1.0" or "SSLv3".
+
+    None when the text is not an SSL/TLS version.
+    """
+    key = re.sub(r"[\s-]", "", text.strip().lower()).replace("_", ".")
+    match = _PROTOCOL_SPELLING.match(key)
+    if match is None:
+        return None
+    major, minor = match["major"], match["minor"] or "0"
+    if match["name"] == "ssl":
+        return f"SSLv{major}"
+    return f"TLSv{major}.{minor}"
+
+
+def deprecated_protocol(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | None:
+    """QRAP-TLS-001: RFC 8996 deprecates TLS 1.0 and 1.1; SSL is broken (POODLE, DROWN)."""
+    if facts.kind != "protocol" or facts.details.get("accepted") is False:
+        return None
+    version = normalise_protocol(facts.raw_algorithm)
+    level = _PROTOCOL_LEVELS.get(version or "")
+    if version is None or level is None:
+        return None
+    negotiated = bool(facts.details.get("negotiated"))
+    return draft(
+        DEPRECATED_PROTOCOL,
+        facts,
+        risk_level=level,
+        title=f"{version} is accepted",
+        description=(
+            f"The server at {facts.asset.location} accepts {version}"
+            + (" and negotiated it by default." if negotiated else ".")
+            + " Deprecated versions lack modern AEAD suites and allow downgrade attacks; "
+            "post-quantum key exchange exists only in TLS 1.3."
+        ),
+        remediation=f"Disable {version}; offer TLS 1.3 (with TLS 1.2 only where clients need it).",
+        current_algorithm=version,
+        recommended_algorithm="TLSv1.3",
+        evidence={"protocol": version, "negotiated": negotiated},
+        references=(RFC_8996, SP_800_52),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteProfile:
+    """What a cipher suite name says: key exchange, bulk cipher, mode and MAC."""
+
+    name: str
+    tls13: bool
+    key_exchange: str | None  # ECDHE, DHE, RSA, ECDH, DH, PSK, SRP; None in TLS 1.3
+    cipher: str  # AES, CHACHA20, CAMELLIA, ARIA, SEED, SM4, 3DES, DES, RC4, RC2, IDEA, NULL, ?
+    mode: str | None  # GCM, CCM, POLY1305, CBC, STREAM
+    mac: str | None  # SHA1, SHA256, SHA384, MD5, AEAD
+    export: bool
+    anonymous: bool
+
+    @property
+    def forward_secrecy(self) -> bool | None:
+        if self.tls13:
+            return True
+        if self.key_exchange is None:
+            return None
+        return self.key_exchange in ("ECDHE", "DHE") or self.key_exchange.endswith("DHEPSK")
+
+
+_OPENSSL_KEX = {
+    "ECDHE": "ECDHE",
+    "EECDH": "ECDHE",
+    "DHE": "DHE",
+    "EDH": "DHE",
+    "ECDH": "ECDH",
+    "DH": "DH",
+    "PSK": "PSK",
+    "RSAPSK": "RSAPSK",
+    "DHEPSK": "DHEPSK",
+    "ECDHEPSK": "ECDHEPSK",
+    "SRP": "SRP",
+    "ADH": "DH",
+    "AECDH": "ECDH",
+}
+_AEAD_TOKENS = {"GCM": "GCM", "CCM": "CCM", "CCM8": "CCM", "POLY1305": "POLY1305"}
+_MACS = {"SHA": "SHA1", "SHA1": "SHA1", "SHA256": "SHA256", "SHA384": "SHA384", "MD5": "MD5"}
+
+
+def parse_cipher_suite(name: str) -> SuiteProfile:
+    """Read an IANA ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256") or OpenSSL name."""
+    upper = name.strip().upper()
+    if upper.startswith(("TLS_", "SSL_")):
+        return _parse_iana(name, upper[4:])
+    return _parse_openssl(name, upper)
+
+
+def _parse_iana(name: str, body: str) -> SuiteProfile:
+    if "_WITH_" not in body:  # TLS 1.3: TLS_AES_128_GCM_SHA256
+        tokens = body.split("_")
+        cipher, mode = _cipher_and_mode(tokens)
+        return SuiteProfile(name, True, None, cipher, mode, "AEAD", False, False)
+    kex_part, rest = body.split("_WITH_", 1)
+    kex_tokens = kex_part.split("_")
+    tokens = rest.split("_")
+    export = any(t.startswith("EXPORT") for t in kex_tokens) or "DES40" in tokens
+    anonymous = "ANON" in kex_tokens
+    kex = kex_tokens[0]
+    if kex in ("ECDHE", "DHE", "RSA") and len(kex_tokens) > 1 and kex_tokens[1] == "PSK":
+        kex = f"{kex}PSK"
+    cipher, mode = _cipher_and_mode(tokens)
+    return SuiteProfile(name, False, kex, cipher, mode, _mac(tokens, mode), export, anonymous)
+
+
+def _parse_openssl(name: str, upper: str) -> SuiteProfile:
+    tokens = upper.split("-")
+    export = False
+    anonymous = False
+    if tokens and tokens[0] in ("EXP", "EXP1024", "EXPORT"):
+        export = True
+        tokens = tokens[1:]
+    kex = "RSA"  # OpenSSL leaves static RSA key transport unnamed ("AES128-SHA")
+    if tokens and tokens[0] in _OPENSSL_KEX:
+        anonymous = tokens[0] in ("ADH", "AECDH")
+        kex = _OPENSSL_KEX[tokens[0]]
+        tokens = tokens[1:]
+        # The authentication algorithm follows the key exchange ("ECDHE-RSA-...").
+        if tokens and tokens[0] in ("RSA", "ECDSA", "DSS", "PSK") and len(tokens) > 1:
+            if tokens[0] == "PSK":
+                kex = f"{kex}PSK"
+            tokens = tokens[1:]
+    elif tokens and tokens[0] == "PSK":
+        kex, tokens = "PSK", tokens[1:]
+    cipher, mode = _cipher_and_mode(tokens)
+    if cipher in ("AES", "CAMELLIA", "ARIA", "SEED", "IDEA", "3DES", "DES") and mode is None:
+        mode = "CBC"  # OpenSSL names omit CBC: "AES128-SHA" is AES-128-CBC
+    return SuiteProfile(name, False, kex, cipher, mode, _mac(tokens, mode), export, anonymous)
+
+
+def _cipher_and_mode(tokens: list[str]) -> tuple[str, str | None]:
+    cipher = "?"
+    mode: str | None = None
+    for index, token in enumerate(tokens):
+        following = tokens[index + 1] if index + 1 < len(tokens) else ""
+        if cipher == "?":
+            cipher = _cipher_word(token, following)
+        if token in _AEAD_TOKENS:
+            mode = _AEAD_TOKENS[token]
+        elif token in ("CBC", "CBC3") and mode is None:
+            mode = "CBC"
+    if cipher == "RC4":
+        mode = "STREAM"
+    return cipher, mode
+
+
+def _cipher_word(word: str, following: str) -> str:
+    if word == "3DES" or (word == "DES" and following in ("CBC3", "EDE")):
+        return "3DES"
+    if word in ("DES", "DES40"):
+        return "DES"
+    for prefix in ("AES", "CAMELLIA", "ARIA", "CHACHA20", "RC4", "RC2", "IDEA", "SEED", "SM4"):
+        if word.startswith(prefix):
+            return prefix
+    if word == "NULL":
+        return "NULL"
+    return "?"
+
+
+def _mac(tokens: list[str], mode: str | None) -> str | None:
+    if mode in ("GCM", "CCM", "POLY1305"):
+        return "AEAD"
+    return _MACS.get(tokens[-1]) if tokens else None
+
+
+_BROKEN_CIPHERS = {"NULL": "no encryption (NULL cipher)", "DES": "single DES (56-bit key)"}
+_WEAK_CIPHERS = {
+    "RC4": "RC4 keystream biases (prohibited by RFC 7465)",
+    "3DES": "3DES 64-bit block (Sweet32)",
+    "IDEA": "IDEA 64-bit block (Sweet32)",
+    "RC2": "RC2",
+}
+
+
+def _broken_reasons(profile: SuiteProfile, bits: object) -> list[str]:
+    reasons = []
+    if profile.cipher in _BROKEN_CIPHERS:
+        reasons.append(_BROKEN_CIPHERS[profile.cipher])
+    if profile.export:
+        reasons.append("EXPORT-grade key exchange or cipher")
+    if profile.anonymous:
+        reasons.append("anonymous key exchange: no server authentication")
+    if isinstance(bits, int) and not isinstance(bits, bool) and 0 < bits < 64:
+        reasons.append(f"{bits}-bit effective key")
+    return reasons
+
+
+def _suite(facts: AssetFacts) -> SuiteProfile | None:
+    """The parsed suite, or None when this is not a suite whose bulk cipher we recognise.
+
+    An unrecognised name (GOST, a signalling value) yields no finding rather than a guess.
+    """
+    if facts.kind != "cipher_suite":
+        return None
+    profile = parse_cipher_suite(facts.raw_algorithm)
+    return profile if profile.cipher != "?" else None
+
+
+def _suite_evidence(facts: AssetFacts, profile: SuiteProfile) -> dict[str, object]:
+    return {
+        "cipher_suite": profile.name,
+        "protocol": facts.asset.protocol,
+        "bits": facts.details.get("bits"),
+        "key_exchange": profile.key_exchange,
+        "cipher": profile.cipher,
+        "mode": profile.mode,
+        "mac": profile.mac,
+    }
+
+
+def broken_cipher_suite(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | None:
+    """QRAP-TLS-002: suites that give no confidentiality or no authentication at all."""
+    profile = _suite(facts)
+    if profile is None:
+        return None
+    reasons = _broken_reasons(profile, facts.details.get("bits"))
+    if not reasons:
+        return None
+    return draft(
+        BROKEN_CIPHER_SUITE,
+        facts,
+        risk_level=RiskLevel.CRITICAL,
+        title=f"Broken cipher suite {profile.name} is accepted",
+        description=(
+            f"{facts.asset.location} accepts {profile.name}: {'; '.join(reasons)}. "
+            "Traffic using it can be read or tampered with today."
+        ),
+        remediation="Remove the suite; offer only ECDHE suites with AES-GCM or ChaCha20-Poly1305.",
+        recommended_algorithm="AES-256-GCM",
+        evidence=_suite_evidence(facts, profile) | {"reasons": reasons},
+        references=(SP_800_52, SP_800_131A),
+    )
+
+
+def weak_cipher_suite(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | None:
+    """QRAP-TLS-003: RC4 and 64-bit block ciphers (Sweet32)."""
+    profile = _suite(facts)
+    if profile is None or _broken_reasons(profile, facts.details.get("bits")):
+        return None
+    reason = _WEAK_CIPHERS.get(profile.cipher)
+    if reason is None:
+        return None
+    return draft(
+        WEAK_CIPHER_SUITE,
+        facts,
+        risk_level=RiskLevel.HIGH,
+        title=f"Weak cipher suite {profile.name} is accepted",
+        description=f"{facts.asset.location} accepts {profile.name}: {reason}.",
+        remediation="Remove the suite; offer only ECDHE suites with AES-GCM or ChaCha20-Poly1305.",
+        recommended_algorithm="AES-256-GCM",
+        evidence=_suite_evidence(facts, profile) | {"reasons": [reason]},
+        deadline=SP800_131A_TDEA_DISALLOWED_AFTER if profile.cipher == "3DES" else None,
+        references=(SP_800_52, SP_800_131A, *((RFC_7465,) if profile.cipher == "RC4" else ())),
+    )
+
+
+def cbc_sha1_suite(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | None:
+    """QRAP-TLS-004: a sound cipher in CBC with HMAC-SHA1 (Lucky13-style oracles; no AEAD)."""
+    profile = _suite(facts)
+    if profile is None or profile.mode != "CBC" or profile.mac != "SHA1":
+        return None
+    if profile.cipher in _WEAK_CIPHERS or _broken_reasons(profile, facts.details.get("bits")):
+        return None  # the weak cipher is the finding that matters
+    return draft(
+        CBC_SHA1_SUITE,
+        facts,
+        risk_level=RiskLevel.LOW,
+        title=f"CBC suite with SHA-1 MAC {profile.name} is accepted",
+        description=(
+            f"{facts.asset.location} accepts {profile.name}: CBC with HMAC-SHA1 is not broken, "
+            "but MAC-then-encrypt has a history of padding-oracle attacks and no AEAD."
+        ),
+        remediation=(
+            "Prefer AEAD suites (AES-GCM, ChaCha20-Poly1305); keep CBC only for old clients."
+        ),
+        recommended_algorithm="AES-128-GCM",
+        evidence=_suite_evidence(facts, profile),
+        references=(SP_800_52,),
+    )
+
+
+def no_forward_secrecy(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | None:
+    """QRAP-TLS-005: static key exchange lets one stolen key decrypt every recorded session."""
+    profile = _suite(facts)
+    if profile is None or _broken_reasons(profile, facts.details.get("bits")):
+        return None
+    declared = facts.details.get("forward_secrecy")
+    forward_secrecy = declared if isinstance(declared, bool) else profile.forward_secrecy
+    if forward_secrecy is not False:
+        return None
+    return draft(
+        NO_FORWARD_SECRECY,
+        facts,
+        risk_level=RiskLevel.MEDIUM,
+        title=f"Cipher suite without forward secrecy {profile.name} is accepted",
+        description=(
+            f"{facts.asset.location} accepts {profile.name}, whose {profile.key_exchange} key "
+            "exchange is static: whoever obtains the server key, by theft or later by a quantum "
+            "computer, decrypts every recorded session."
+        ),
+        remediation=(
+            "Offer only ephemeral (ECDHE) key exchange; on TLS 1.3 enable the hybrid "
+            "X25519MLKEM768 group."
+        ),
+        recommended_algorithm="X25519MLKEM768",
+        evidence=_suite_evidence(facts, profile) | {"forward_secrecy": False},
+        references=(SP_800_52,),
+    )
+
+
+RULES = (
+    Rule(DEPRECATED_PROTOCOL, deprecated_protocol),
+    Rule(BROKEN_CIPHER_SUITE, broken_cipher_suite),
+    Rule(WEAK_CIPHER_SUITE, weak_cipher_suite),
+    Rule(CBC_SHA1_SUITE, cbc_sha1_suite),
+    Rule(NO_FORWARD_SECRECY, no_forward_secrecy),
+)

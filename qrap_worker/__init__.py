@@ -1,0 +1,1 @@
+"""Celery worker: queues, routing and thin tasks over qrap_core."""

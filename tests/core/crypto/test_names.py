@@ -1,0 +1,305 @@
+"""The catalog: every spelling people write lands on one canonical entry, unknowns stay unknown."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from qrap_core.crypto import (
+    AlgorithmInfo,
+    catalog,
+    ec_bits,
+    finite_field_bits,
+    ir8547_deadline,
+    parse_algorithm,
+)
+from qrap_core.crypto import names as names_module
+from qrap_core.enums import Usage
+
+KEX = Usage.KEY_ESTABLISHMENT
+SIG = Usage.SIGNATURE
+ENC = Usage.ENCRYPTION
+HASH = Usage.HASH
+UNK = Usage.UNKNOWN
+
+# text, key_size argument, canonical, family, usage, classical bits
+SPELLINGS: list[tuple[str, int | None, str, str, Usage, int | None]] = [
+    # RSA
+    ("RSA-2048", None, "RSA-2048", "RSA", UNK, 112),
+    ("RSA 2048", None, "RSA-2048", "RSA", UNK, 112),
+    ("rsa_2048", None, "RSA-2048", "RSA", UNK, 112),
+    ("RSA2048", None, "RSA-2048", "RSA", UNK, 112),
+    ("2048-bit RSA", None, "RSA-2048", "RSA", UNK, 112),
+    ("rsaEncryption", None, "RSA", "RSA", UNK, None),
+    ("rsaEncryption 2048", None, "RSA-2048", "RSA", UNK, 112),
+    ("RSA", 3072, "RSA-3072", "RSA", UNK, 128),
+    ("RSA", 4096, "RSA-4096", "RSA", UNK, 128),
+    ("RSA-1024", None, "RSA-1024", "RSA", UNK, 80),
+    ("RSA-7680", None, "RSA-7680", "RSA", UNK, 192),
+    ("RSA-15360", None, "RSA-15360", "RSA", UNK, 256),
+    ("1.2.840.113549.1.1.1", 2048, "RSA-2048", "RSA", UNK, 112),
+    ("ssh-rsa", 3072, "RSA-3072", "RSA", SIG, 128),
+    ("rsa-sha2-512", None, "RSA", "RSA", SIG, None),
+    ("RSASSA-PSS", 2048, "RSA-2048", "RSA", SIG, 112),
+    ("RSA-OAEP", 2048, "RSA-2048", "RSA", KEX, 112),
+    # ECDSA and curves
+    ("ECDSA-P256", None, "ECDSA-P256", "EC", SIG, 128),
+    ("ECDSA P-256", None, "ECDSA-P256", "EC", SIG, 128),
+    ("ecdsa_p256", None, "ECDSA-P256", "EC", SIG, 128),
+    ("ECDSA-secp256r1", None, "ECDSA-P256", "EC", SIG, 128),
+    ("ecdsa-sha2-nistp256", None, "ECDSA-P256", "EC", SIG, 128),
+    ("ecdsa-sha2-nistp384", None, "ECDSA-P384", "EC", SIG, 192),
+    ("ECDSA", 256, "ECDSA-P256", "EC", SIG, 128),
+    ("ECDSA", 384, "ECDSA-P384", "EC", SIG, 192),
+    ("ECDSA", 521, "ECDSA-P521", "EC", SIG, 256),
+    ("ECDSA-384", None, "ECDSA-P384", "EC", SIG, 192),
+    ("prime256v1", None, "P-256", "EC", UNK, 128),
+    ("secp256r1", None, "P-256", "EC", UNK, 128),
+    ("P-256", None, "P-256", "EC", UNK, 128),
+    ("secp384r1", None, "P-384", "EC", UNK, 192),
+    ("P-384", None, "P-384", "EC", UNK, 192),
+    ("secp521r1", None, "P-521", "EC", UNK, 256),
+    ("secp224r1", None, "P-224", "EC", UNK, 112),
+    ("prime192v1", None, "P-192", "EC", UNK, 80),
+    ("1.2.840.10045.3.1.7", None, "P-256", "EC", UNK, 128),
+    ("brainpoolP384r1", None, "brainpoolP384r1", "EC", UNK, 192),
+    ("secp256k1", None, "secp256k1", "EC", UNK, 128),
+    ("EC", 384, "P-384", "EC", UNK, 192),
+    # EdDSA
+    ("Ed25519", None, "Ed25519", "EdDSA", SIG, 128),
+    ("ED25519", None, "Ed25519", "EdDSA", SIG, 128),
+    ("ssh-ed25519", None, "Ed25519", "EdDSA", SIG, 128),
+    ("1.3.101.112", None, "Ed25519", "EdDSA", SIG, 128),
+    ("Ed448", None, "Ed448", "EdDSA", SIG, 224),
+    ("EdDSA", 448, "Ed448", "EdDSA", SIG, 224),
+    # ECDH, X25519, DH
+    ("X25519", None, "X25519", "ECDH", KEX, 128),
+    ("x25519", None, "X25519", "ECDH", KEX, 128),
+    ("curve25519-sha256", None, "X25519", "ECDH", KEX, 128),
+    ("curve25519-sha256@libssh.org", None, "X25519", "ECDH", KEX, 128),
+    ("0x001D", None, "X25519", "ECDH", KEX, 128),
+    ("X448", None, "X448", "ECDH", KEX, 224),
+    ("ECDH-P256", None, "ECDH-P256", "ECDH", KEX, 128),
+    ("ECDHE secp384r1", None, "ECDH-P384", "ECDH", KEX, 192),
+    ("ecdh-sha2-nistp521", None, "ECDH-P521", "ECDH", KEX, 256),
+    ("DH-2048", None, "DH-2048", "DH", KEX, 112),
+    ("DHE 1024", None, "DH-1024", "DH", KEX, 80),
+    ("ffdhe2048", None, "DH-2048", "DH", KEX, 112),
+    ("ffdhe4096", None, "DH-4096", "DH", KEX, 128),
+    ("0x0101", None, "DH-3072", "DH", KEX, 128),
+    ("diffie-hellman-group14-sha256", None, "DH-2048", "DH", KEX, 112),
+    ("diffie-hellman-group1-sha1", None, "DH-1024", "DH", KEX, 80),
+    ("diffie-hellman-group16-sha512", None, "DH-4096", "DH", KEX, 128),
+    ("modp2048", None, "DH-2048", "DH", KEX, 112),
+    # DSA
+    ("DSA-1024", None, "DSA-1024", "DSA", SIG, 80),
+    ("DSA", 2048, "DSA-2048", "DSA", SIG, 112),
+    ("ssh-dss", None, "DSA-1024", "DSA", SIG, 80),
+    # ML-KEM, ML-DSA, SLH-DSA and the stateful hash-based schemes
+    ("ML-KEM-512", None, "ML-KEM-512", "ML-KEM", KEX, 128),
+    ("ML-KEM-768", None, "ML-KEM-768", "ML-KEM", KEX, 192),
+    ("ML-KEM-1024", None, "ML-KEM-1024", "ML-KEM", KEX, 256),
+    ("MLKEM768", None, "ML-KEM-768", "ML-KEM", KEX, 192),
+    ("ml_kem_1024", None, "ML-KEM-1024", "ML-KEM", KEX, 256),
+    ("2.16.840.1.101.3.4.4.2", None, "ML-KEM-768", "ML-KEM", KEX, 192),
+    ("ML-DSA-44", None, "ML-DSA-44", "ML-DSA", SIG, 128),
+    ("ML-DSA-65", None, "ML-DSA-65", "ML-DSA", SIG, 192),
+    ("ML-DSA-87", None, "ML-DSA-87", "ML-DSA", SIG, 256),
+    ("mldsa65", None, "ML-DSA-65", "ML-DSA", SIG, 192),
+    ("SLH-DSA-SHA2-128s", None, "SLH-DSA-SHA2-128s", "SLH-DSA", SIG, 128),
+    ("slh-dsa-shake-256f", None, "SLH-DSA-SHAKE-256f", "SLH-DSA", SIG, 256),
+    ("2.16.840.1.101.3.4.3.20", None, "SLH-DSA-SHA2-128s", "SLH-DSA", SIG, 128),
+    ("LMS", None, "LMS", "LMS", SIG, None),
+    ("XMSS", None, "XMSS", "XMSS", SIG, None),
+    # Hybrids
+    ("X25519MLKEM768", None, "X25519MLKEM768", "hybrid", KEX, 192),
+    ("x25519_mlkem768", None, "X25519MLKEM768", "hybrid", KEX, 192),
+    ("0x11EC", None, "X25519MLKEM768", "hybrid", KEX, 192),
+    ("SecP256r1MLKEM768", None, "SecP256r1MLKEM768", "hybrid", KEX, 192),
+    ("SecP384r1MLKEM1024", None, "SecP384r1MLKEM1024", "hybrid", KEX, 256),
+    ("X25519Kyber768Draft00", None, "X25519Kyber768Draft00", "hybrid", KEX, 192),
+    ("mlkem768x25519-sha256", None, "mlkem768x25519-sha256", "hybrid", KEX, 192),
+    (
+        "sntrup761x25519-sha512@openssh.com",
+        None,
+        "sntrup761x25519-sha512",
+        "hybrid",
+        KEX,
+        128,
+    ),
+    # Symmetric ciphers
+    ("AES-128", None, "AES-128", "AES", ENC, 128),
+    ("AES-192", None, "AES-192", "AES", ENC, 192),
+    ("AES-256", None, "AES-256", "AES", ENC, 256),
+    ("AES128", None, "AES-128", "AES", ENC, 128),
+    ("AES-128-GCM", None, "AES-128-GCM", "AES", ENC, 128),
+    ("aes_256_gcm", None, "AES-256-GCM", "AES", ENC, 256),
+    ("AES-256-CBC", None, "AES-256-CBC", "AES", ENC, 256),
+    ("aes128-ctr", None, "AES-128-CTR", "AES", ENC, 128),
+    ("aes256-gcm@openssh.com", None, "AES-256-GCM", "AES", ENC, 256),
+    ("2.16.840.1.101.3.4.1.46", None, "AES-256-GCM", "AES", ENC, 256),
+    ("AES", 192, "AES-192", "AES", ENC, 192),
+    ("ChaCha20-Poly1305", None, "ChaCha20-Poly1305", "ChaCha20", ENC, 256),
+    ("chacha20-poly1305@openssh.com", None, "ChaCha20-Poly1305", "ChaCha20", ENC, 256),
+    ("3DES", None, "3DES", "3DES", ENC, 112),
+    ("DES-EDE3", None, "3DES", "3DES", ENC, 112),
+    ("des-ede3-cbc", None, "3DES", "3DES", ENC, 112),
+    ("TripleDES", None, "3DES", "3DES", ENC, 112),
+    ("DES", None, "DES", "DES", ENC, 56),
+    ("RC4", None, "RC4", "RC4", ENC, None),
+    ("arcfour", None, "RC4", "RC4", ENC, None),
+    # Hashes
+    ("SHA-1", None, "SHA-1", "SHA-1", HASH, 61),
+    ("SHA1", None, "SHA-1", "SHA-1", HASH, 61),
+    ("sha1", None, "SHA-1", "SHA-1", HASH, 61),
+    ("MD5", None, "MD5", "MD5", HASH, 18),
+    ("SHA-256", None, "SHA-256", "SHA-2", HASH, 128),
+    ("SHA256", None, "SHA-256", "SHA-2", HASH, 128),
+    ("SHA-384", None, "SHA-384", "SHA-2", HASH, 192),
+    ("SHA-512", None, "SHA-512", "SHA-2", HASH, 256),
+    ("SHA3-256", None, "SHA3-256", "SHA-3", HASH, 128),
+    ("sha3_512", None, "SHA3-512", "SHA-3", HASH, 256),
+]
+
+QUANTUM_VULNERABLE_FAMILIES = {"RSA", "EC", "ECDH", "EdDSA", "DH", "DSA"}
+PQC_FAMILIES = {"ML-KEM", "ML-DSA", "SLH-DSA", "LMS", "XMSS"}
+
+
+class TestParseAlgorithm:
+    def test_the_table_covers_sixty_spellings(self) -> None:
+        assert len(SPELLINGS) >= 60
+
+    @pytest.mark.parametrize(
+        ("text", "key_size", "canonical", "family", "usage", "bits"),
+        SPELLINGS,
+        ids=[f"{row[0]}+{row[1]}" if row[1] else row[0] for row in SPELLINGS],
+    )
+    def test_spelling(
+        self,
+        text: str,
+        key_size: int | None,
+        canonical: str,
+        family: str,
+        usage: Usage,
+        bits: int | None,
+    ) -> None:
+        info = parse_algorithm(text, key_size)
+        assert info.known
+        assert info.canonical == canonical
+        assert info.family == family
+        assert info.usage is usage
+        assert info.classical_bits == bits
+        assert info.quantum_vulnerable is (family in QUANTUM_VULNERABLE_FAMILIES)
+        assert info.pqc is (family in PQC_FAMILIES)
+        assert info.hybrid is (family == "hybrid")
+
+    @pytest.mark.parametrize(
+        "text",
+        ["GOST R 34.10-2012", "  Frobnicate-9000  ", "SHA", "RSA-12", "ECDSA-300", "AES-100"],
+    )
+    def test_unknown_names_are_not_guessed(self, text: str) -> None:
+        info = parse_algorithm(text, 2048)
+        assert info == AlgorithmInfo(
+            canonical=text.strip(),
+            family=None,
+            key_size=2048,
+            usage=Usage.UNKNOWN,
+            quantum_vulnerable=False,
+            pqc=False,
+            hybrid=False,
+            classical_bits=None,
+            known=False,
+        )
+
+    def test_empty_name_is_unknown(self) -> None:
+        assert not parse_algorithm("   ").known
+
+    def test_size_in_the_name_wins_over_the_argument(self) -> None:
+        assert parse_algorithm("RSA-2048", 4096).canonical == "RSA-2048"
+        assert parse_algorithm("ECDSA-P384", 256).key_size == 384
+
+    def test_family_without_size_keeps_the_callers_size(self) -> None:
+        info = parse_algorithm("ECDSA", 300)
+        assert (info.canonical, info.key_size, info.classical_bits) == ("ECDSA", 300, 128)
+
+    def test_implausible_rsa_size_argument_keeps_the_family(self) -> None:
+        info = parse_algorithm("RSA", 100)
+        assert (info.canonical, info.key_size, info.classical_bits) == ("RSA", 100, None)
+        assert info.quantum_vulnerable
+
+    def test_pre_standard_drafts_are_deprecated_but_post_quantum(self) -> None:
+        for name in ("X25519Kyber768Draft00", "Kyber768", "Dilithium3"):
+            info = parse_algorithm(name)
+            assert info.deprecated
+            assert info.post_quantum
+            assert not info.quantum_vulnerable
+
+    @pytest.mark.parametrize("name", ["DES", "3DES", "RC4", "MD5", "SHA-1"])
+    def test_classically_broken_algorithms_are_deprecated(self, name: str) -> None:
+        assert parse_algorithm(name).deprecated
+
+    @pytest.mark.parametrize("name", ["AES-128", "SHA-256", "ChaCha20-Poly1305", "ML-KEM-768"])
+    def test_sound_algorithms_are_not_deprecated(self, name: str) -> None:
+        assert not parse_algorithm(name).deprecated
+
+
+class TestCatalog:
+    def test_has_more_than_eighty_entries(self) -> None:
+        assert len(catalog()) > 80
+
+    def test_every_canonical_name_parses_to_itself(self) -> None:
+        for canonical, info in catalog().items():
+            assert parse_algorithm(canonical) == info, canonical
+
+    def test_refuses_an_alias_that_names_another_entry(self) -> None:
+        before = catalog()
+        clash = parse_algorithm("AES-128")
+        with pytest.raises(ValueError, match="already names"):
+            names_module._register(  # exercising the import-time guard directly
+                AlgorithmInfo(
+                    "AES-128-NEW", "AES", 128, Usage.ENCRYPTION, False, False, False, 128, True
+                ),
+                "secp256r1",
+            )
+        assert catalog() == before
+        assert parse_algorithm("AES-128") == clash
+
+
+class TestClassicalBits:
+    @pytest.mark.parametrize(
+        ("size", "bits"),
+        [(1024, 80), (2048, 112), (3072, 128), (4096, 128), (7680, 192), (15360, 256)],
+    )
+    def test_finite_field_follows_sp_800_57(self, size: int, bits: int) -> None:
+        assert finite_field_bits(size) == bits
+
+    def test_finite_field_below_the_table_uses_the_nfs_estimate(self) -> None:
+        assert finite_field_bits(512) < finite_field_bits(768) < 80
+
+    @pytest.mark.parametrize(
+        ("size", "bits"), [(160, 80), (224, 112), (256, 128), (384, 192), (521, 256), (112, 56)]
+    )
+    def test_elliptic_curves_follow_sp_800_57(self, size: int, bits: int) -> None:
+        assert ec_bits(size) == bits
+
+
+class TestIr8547Deadline:
+    @pytest.mark.parametrize(
+        ("name", "deadline"),
+        [
+            ("RSA-2048", date(2030, 12, 31)),
+            ("DH-2048", date(2030, 12, 31)),
+            ("P-224", date(2030, 12, 31)),
+            ("RSA", date(2030, 12, 31)),  # unknown strength: the conservative date
+            ("RSA-3072", date(2035, 12, 31)),
+            ("ECDSA-P256", date(2035, 12, 31)),
+            ("X25519", date(2035, 12, 31)),
+            ("Ed25519", date(2035, 12, 31)),
+            ("ML-KEM-768", None),
+            ("X25519MLKEM768", None),
+            ("AES-128", None),
+        ],
+    )
+    def test_deadline(self, name: str, deadline: date | None) -> None:
+        assert ir8547_deadline(parse_algorithm(name)) == deadline

@@ -1,0 +1,91 @@
+"""Real TLS servers on 127.0.0.1, one per module, for the TLS probe tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qrap_cli.demo_server import serve_tls
+from tests.servers import CERTS, cert_pair, openssl_server, pyopenssl_server
+
+MODERN_ONLY = ["-no_ssl3", "-no_tls1", "-no_tls1_1"]
+LEGACY_ONLY = ["-no_tls1_2", "-no_tls1_3", "-cipher", "DEFAULT@SECLEVEL=0"]
+
+
+@pytest.fixture(scope="module")
+def rsa2048_server() -> Iterator[int]:
+    with openssl_server(*cert_pair("rsa2048"), MODERN_ONLY) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def ecdsa_server() -> Iterator[int]:
+    with openssl_server(*cert_pair("ecdsa-p256"), MODERN_ONLY) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def rsa1024_server() -> Iterator[int]:
+    # The system OpenSSL refuses to serve a 1024-bit key above security level 0.
+    with openssl_server(*cert_pair("rsa1024"), ["-cipher", "DEFAULT@SECLEVEL=0"]) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def expired_server() -> Iterator[int]:
+    with openssl_server(*cert_pair("expired-rsa2048"), MODERN_ONLY) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def legacy_server() -> Iterator[int]:
+    """Speaks TLS 1.0 and 1.1 only."""
+    with openssl_server(*cert_pair("rsa2048"), LEGACY_ONLY) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def static_rsa_server() -> Iterator[int]:
+    """TLS 1.2 with RSA key transport only: no forward secrecy, no group."""
+    with openssl_server(*cert_pair("rsa2048"), ["-no_tls1_3", "-cipher", "AES128-SHA"]) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def sni_server() -> Iterator[int]:
+    """Presents the ECDSA certificate to clients that send SNI ``localhost``, RSA otherwise."""
+    cert2, key2 = cert_pair("ecdsa-p256")
+    extra = ["-servername", "localhost", "-cert2", str(cert2), "-key2", str(key2)]
+    with openssl_server(*cert_pair("rsa2048"), extra) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def chain_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    leaf, intermediate = _split_pem(CERTS / "chain.pem")
+    folder = tmp_path_factory.mktemp("chain")
+    (folder / "leaf.pem").write_bytes(leaf)
+    (folder / "intermediate.pem").write_bytes(intermediate)
+    extra = ["-cert_chain", str(folder / "intermediate.pem")]
+    with openssl_server(folder / "leaf.pem", CERTS / "chain-leaf.key", extra) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def hybrid_server() -> Iterator[int]:
+    """pyOpenSSL on its bundled OpenSSL, which prefers X25519MLKEM768 in TLS 1.3."""
+    with pyopenssl_server(*cert_pair("tls-server")) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def demo_server() -> Iterator[int]:
+    with serve_tls(*cert_pair("tls-server")) as port:
+        yield port
+
+
+def _split_pem(path: Path) -> list[bytes]:
+    end = b"-----END CERTIFICATE-----\n"
+    return [block + end for block in path.read_bytes().split(end) if block.strip()]
