@@ -47,13 +47,7 @@ check: lint test ## lint, tests and alembic check
 	$(BIN)/alembic check
 
 up: $(STAMP) migrate ## API, worker, beat and Flower in the foreground (Ctrl-C stops all)
-	@QRAP_AUTH_DISABLED=$${QRAP_AUTH_DISABLED:-$$( [ -n "$$QUANTUN_JWT_SECRET$$QUANTUN_API_KEYS" ] || echo true)} \
-	  bash -c 'trap "kill 0" INT TERM EXIT; \
-	  $(BIN)/qrap serve --host 127.0.0.1 & \
-	  $(BIN)/celery -A qrap_worker.app worker -Q assessments,maintenance -c 2 --prefetch-multiplier 1 -l INFO & \
-	  $(BIN)/celery -A qrap_worker.app beat -l INFO -s $${TMPDIR:-/tmp}/qrap-celerybeat-schedule & \
-	  $(BIN)/celery -A qrap_worker.app flower --address=127.0.0.1 --port=5555 & \
-	  wait'
+	BIN=$(BIN) scripts/up.sh
 
 clean: ## remove caches (keeps .venv)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache build *.egg-info
