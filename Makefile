@@ -38,7 +38,7 @@ fmt: $(STAMP) ## format and fix what ruff can
 	$(BIN)/ruff check --fix .
 
 migrate: $(STAMP) ## apply migrations to the configured database (QRAP_DATABASE_URL or QRAP_DB_*)
-	$(BIN)/alembic upgrade head
+	$(BIN)/alembic upgrade heads
 
 migration: $(STAMP) ## new migration: make migration m="what it does"
 	$(BIN)/alembic revision --autogenerate -m "$(m)"

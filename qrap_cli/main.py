@@ -227,7 +227,7 @@ def worker(
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "heads") -> None:
     """Apply migrations to the configured database."""
     from qrap_core import migrate
 

@@ -13,7 +13,6 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,31 +21,24 @@ from sqlalchemy import delete, insert, or_, select, update
 
 from qrap_core.assessment.models import Assessment, AssessmentRun
 from qrap_core.assessment.service import resolve_targets
-from qrap_core.assessment.targets import (
-    TARGET_LIST_ADAPTER,
-    CertificateTarget,
-    InventoryTarget,
-    Target,
-    TlsTarget,
-)
+from qrap_core.assessment.targets import TARGET_LIST_ADAPTER, Target
 from qrap_core.audit import service as audit
 from qrap_core.db import Database, UnitOfWork, utcnow
-from qrap_core.discovery import certificate, inventory, tls
+from qrap_core.discovery.registry import DiscoveryContext, analyze_all
 from qrap_core.discovery.types import CryptoAsset, TargetResult
 from qrap_core.enums import AssessmentStatus
 from qrap_core.finding.models import CryptoAssetRecord, Finding
 from qrap_core.logging import get_logger
 from qrap_core.netpolicy import NetworkPolicy
 from qrap_core.rules.engine import FindingDraft, RuleContext, evaluate
+from qrap_core.scoring import get_risk_model
 from qrap_core.scoring.aggregate import RunSummary, aggregate
 from qrap_core.scoring.base import AssetScore, RiskModel, ScoringContext
-from qrap_core.scoring.interim import get_risk_model
 from qrap_core.settings import Settings
 
 log = get_logger(__name__)
 
 ProgressCallback = Callable[[int, int, str], None]
-_MAX_PROBE_THREADS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,23 +125,21 @@ class RunExecutor:
     ) -> Analysis:
         """Analyze every target (network probes in parallel), apply rules, score, aggregate."""
         now = self.clock()
-        results: list[TargetResult | None] = [None] * len(targets)
         done = 0
-        workers = max(1, min(_MAX_PROBE_THREADS, len(targets)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qrap-probe") as pool:
-            futures = {
-                pool.submit(self._analyze_one, target, now): index
-                for index, target in enumerate(targets)
-            }
-            for future in as_completed(futures):
-                index = futures[future]
-                results[index] = future.result()
-                done += 1
-                if run_id is not None:
-                    self._heartbeat(run_id, done, len(targets))
-                if on_progress is not None:
-                    on_progress(done, len(targets), targets[index].label())
-        ordered = [r for r in results if r is not None]
+
+        def finished(index: int, _result: TargetResult) -> None:
+            nonlocal done
+            done += 1
+            if run_id is not None:
+                self._heartbeat(run_id, done, len(targets))
+            if on_progress is not None:
+                on_progress(done, len(targets), targets[index].label())
+
+        ordered = analyze_all(
+            targets,
+            DiscoveryContext(policy=self.policy, timeout=self.settings.probe_timeout, now=now),
+            finished,
+        )
         assets = [asset for result in ordered if result.status == "ok" for asset in result.assets]
         shelf = data_profile.get("shelf_life_years", self.settings.default_shelf_life_years)
         migration = data_profile.get("migration_years", self.settings.default_migration_years)
@@ -177,22 +167,6 @@ class RunExecutor:
         return Analysis(ordered, assets, findings, scores, summary, self.model.version)
 
     # -- steps ----------------------------------------------------------------------------
-
-    def _analyze_one(self, target: Target, now: datetime) -> TargetResult:
-        try:
-            if isinstance(target, TlsTarget):
-                return tls.probe(
-                    target, policy=self.policy, timeout=self.settings.probe_timeout, now=now
-                )
-            if isinstance(target, CertificateTarget):
-                return certificate.analyze(target, now=now)
-            if isinstance(target, InventoryTarget):
-                return inventory.analyze(target)
-        except Exception as exc:
-            # One analyzer bug must not sink the other targets; it is logged with its trace.
-            log.exception("target.analyzer_error", target=target.label())
-            return TargetResult.failed(target.label(), target.type, f"analyzer error: {exc}")
-        raise AssertionError(f"unhandled target type {target.type}")
 
     def _claim(self, run_id: uuid.UUID) -> tuple[dict[str, Any], int] | None:
         now = self.clock()
