@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import psycopg2
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
 from qrap_api.app import create_app
@@ -20,6 +21,7 @@ PG_ADMIN_DSN = os.environ.get("QRAP_TEST_PG_DSN", "host=127.0.0.1 port=5432 user
 REDIS_BASE = os.environ.get("QRAP_TEST_REDIS", "redis://127.0.0.1:6379")
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 ADMIN_KEY = "admin-key-0123456789abcdef"
+_BROKER_LOCK = "qrap:test-session-lock"
 VIEWER_KEY = "viewer-key-0123456789abcdef"
 
 
@@ -50,9 +52,27 @@ def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def broker_url() -> str:
-    # A Redis database of its own so test queues never mix with anything else on the machine.
-    return f"{REDIS_BASE}/11"
+def broker_url() -> Iterator[str]:
+    """A Redis database of this test session's own, so parallel sessions never share queues.
+
+    A worker of another session consuming our messages would find no such run in its own
+    database and drop them, so each session locks one of databases 8-15 for its lifetime.
+    """
+    token = f"{os.getpid()}-{uuid.uuid4()}"
+    for number in range(8, 16):
+        client = redis.Redis.from_url(f"{REDIS_BASE}/{number}")
+        if client.set(_BROKER_LOCK, token, nx=True, ex=3600):
+            client.flushdb()
+            client.set(_BROKER_LOCK, token, ex=3600)
+            try:
+                yield f"{REDIS_BASE}/{number}"
+            finally:
+                if client.get(_BROKER_LOCK) == token.encode():
+                    client.flushdb()
+                client.close()
+            return
+        client.close()
+    raise RuntimeError("every test Redis database (8-15) is locked by another test session")
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from celery import Celery
 from fastapi.testclient import TestClient
 
@@ -43,7 +42,6 @@ def worker_env(settings: Settings) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def celery_worker(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Start `celery worker` (prefork, 2 children, prefetch 1) and wait until it is ready."""
-    redis.Redis.from_url(settings.celery_broker_url).flushdb()
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
