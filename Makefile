@@ -22,11 +22,27 @@ install: $(STAMP) ## create .venv and install QRAP with its dev tools
 demo: $(STAMP) ## assess the bundled examples and a local TLS server (embedded SQLite, no services)
 	$(BIN)/qrap demo
 
-test: $(STAMP) test-deps ## the whole suite (needs PostgreSQL and Redis on 127.0.0.1)
+test: $(STAMP) test-deps reliability-deps ## the whole suite, fault suite included (needs PostgreSQL and Redis on 127.0.0.1)
 	$(BIN)/pytest -q
 
-test-deps: ## system tools the tests start (openssl)
-	@command -v openssl >/dev/null || (apt-get update -qq && apt-get install -y -qq openssl)
+test-reliability: $(STAMP) reliability-deps ## the fault suite alone (RELIABILITY.md T1-T13, T19, T20) and its summary
+	$(BIN)/pytest -q -m reliability tests/reliability
+
+reliability-deps: ## what the fault suite starts privately: redis-server and PostgreSQL server binaries
+	@command -v redis-server >/dev/null || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql)
+
+test-deps: ## system tools the tests start (openssl s_server, OpenSSH sshd)
+	@test -x /usr/bin/openssl -a -x /usr/sbin/sshd || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		openssl openssh-server)
+
+bench: $(STAMP) test-deps ## discovery benchmark: QRAP vs sslyze on local TLS servers (N=200)
+	@test -x .venv-bench/bin/python || ($(PYTHON) -m venv .venv-bench && \
+		.venv-bench/bin/pip install --quiet sslyze)
+	$(BIN)/python bench/discovery.py --n $${N:-200}
 
 lint: $(STAMP) ## ruff, formatting and mypy
 	$(BIN)/ruff check .
@@ -52,4 +68,4 @@ up: $(STAMP) migrate ## API, worker, beat and Flower in the foreground (Ctrl-C s
 clean: ## remove caches (keeps .venv)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache build *.egg-info
 
-.PHONY: help install demo test test-deps lint fmt migrate migration check up clean
+.PHONY: help install demo test test-reliability reliability-deps test-deps bench lint fmt migrate migration check up clean

@@ -10,8 +10,19 @@ from fastapi import FastAPI
 from qrap_api import errors
 from qrap_api.auth import Authenticator
 from qrap_api.deps import AppState
+from qrap_api.idempotency import IdempotencyMiddleware
 from qrap_api.middleware import BodySizeLimit, SecurityHeaders
-from qrap_api.routes import assessments, findings, health, organizations
+from qrap_api.routes import (
+    analysis,
+    artifacts,
+    assessments,
+    events,
+    findings,
+    health,
+    organizations,
+    runs,
+    webhooks,
+)
 from qrap_core import __version__
 from qrap_core.db import Database, Dispatcher
 from qrap_core.errors import ConfigurationError
@@ -71,6 +82,16 @@ def create_app(
     errors.install(app)
     for router in (health.router, organizations.router, assessments.router, findings.router):
         app.include_router(router)
-    app.add_middleware(BodySizeLimit, max_body_size=settings.max_body_size)
+    for router in (runs.router, events.router, webhooks.router):
+        app.include_router(router)
+    app.include_router(artifacts.router)
+    app.include_router(analysis.router)
+    # Innermost of the three: it sees bodies only after the size limit has vetted them.
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(
+        BodySizeLimit,
+        max_body_size=settings.max_body_size,
+        upload_max_size=settings.cbom_max_upload_size,
+    )
     app.add_middleware(SecurityHeaders)
     return app

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
 
+from qrap_api import idempotency
 from qrap_api.auth import ROLES, Authenticator
 from qrap_core.audit.service import Actor
 from qrap_core.db import Database, Dispatcher, UnitOfWork
@@ -33,6 +34,8 @@ def get_uow(request: Request) -> Iterator[UnitOfWork]:
     """One session and transaction per request; committed before the response is sent."""
     state = get_state(request)
     with state.db.unit_of_work(state.dispatcher) as uow:
+        # An Idempotency-Key is marked used in this same transaction (qrap_api/idempotency.py).
+        idempotency.bind(request, uow)
         yield uow
 
 

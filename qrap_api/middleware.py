@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -42,18 +43,27 @@ async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
+# Document uploads (POST /api/v1/assessments/{id}/artifacts) have their own, larger limit.
+_UPLOAD_PATH = re.compile(r"^/api/v1/assessments/[^/]+/artifacts/?$")
+
+
 class BodySizeLimit:
     """413 for bodies over the limit, by Content-Length and by counting what actually arrives."""
 
-    def __init__(self, app: ASGIApp, max_body_size: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_size: int, upload_max_size: int | None = None
+    ) -> None:
         self.app = app
         self.max_body_size = max_body_size
+        self.upload_max_size = upload_max_size or max_body_size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         limit = self.max_body_size
+        if scope.get("method") == "POST" and _UPLOAD_PATH.match(scope.get("path", "")):
+            limit = self.upload_max_size
         message = {"error": f"request body exceeds {limit} bytes", "code": "PayloadTooLarge"}
         for name, value in scope.get("headers", []):
             if name == b"content-length":

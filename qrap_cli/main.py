@@ -13,8 +13,10 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from qrap_cli import risk
 from qrap_core.assessment.schemas import DataProfile
 from qrap_core.assessment.targets import (
+    CbomTarget,
     CertificateTarget,
     InventoryItem,
     InventoryTarget,
@@ -23,11 +25,14 @@ from qrap_core.assessment.targets import (
 from qrap_core.enums import RISK_ORDER, RiskLevel
 from qrap_core.errors import QrapError
 from qrap_core.logging import configure as configure_logging
+from qrap_core.reports.formats import FORMATS
+from qrap_core.reports.formats import render as render_export
 from qrap_core.settings import Settings, load_settings
 
 app = typer.Typer(help="QRAP: find your cryptography, measure its quantum risk, plan PQC.")
 db_app = typer.Typer(help="Database migrations.")
 app.add_typer(db_app, name="db")
+risk.register(app)  # hndl, plan, model train|info
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -82,17 +87,44 @@ def _certificate(path: Path) -> CertificateTarget:
     return CertificateTarget(name=path.name, der_base64=base64.b64encode(data).decode())
 
 
+def _cbom(path: Path) -> CbomTarget:
+    try:
+        document = json.loads(_read(path, "CBOM"))
+    except json.JSONDecodeError as exc:
+        raise _die(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(document, dict):
+        raise _die(f"{path}: a CBOM is a JSON object")
+    try:
+        return CbomTarget(name=path.name, document=document)
+    except ValidationError as exc:
+        raise _die(f"{path}: {exc.errors()[0]['msg']}") from None
+
+
+def _emit(console: Console, report: dict[str, Any], output_format: str) -> None:
+    """The report on stdout in ``output_format`` (the table goes through rich)."""
+    from qrap_cli.render import print_report
+
+    if output_format == "table":
+        print_report(console, report)
+        return
+    text = render_export(report, output_format)[0]
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
 @app.command()
 def assess(
     targets: Annotated[
         list[str] | None,
-        typer.Argument(help="host, host:port, https://host or tls://host:port"),
+        typer.Argument(help="host, host:port, https://host, tls://host:port or ssh://host:port"),
     ] = None,
     cert: Annotated[
         list[Path] | None, typer.Option("--cert", help="PEM or DER certificate (or chain) file")
     ] = None,
     inventory: Annotated[
         list[Path] | None, typer.Option("--inventory", help="JSON file of declared assets")
+    ] = None,
+    cbom: Annotated[
+        list[Path] | None, typer.Option("--cbom", help="CycloneDX 1.6 CBOM (JSON) to import")
     ] = None,
     shelf_life: Annotated[
         float | None,
@@ -101,7 +133,9 @@ def assess(
     migration_years: Annotated[
         float | None, typer.Option("--migration-years", min=0, max=50)
     ] = None,
-    output_format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    output_format: Annotated[
+        str, typer.Option("--format", help="table, json, cbom, sarif, csv or html")
+    ] = "table",
     name: Annotated[str, typer.Option(help="assessment name")] = "cli assessment",
     db: Annotated[Path | None, typer.Option(help="embedded SQLite file")] = None,
     allow_network: Annotated[
@@ -111,14 +145,30 @@ def assess(
     fail_on: Annotated[
         str | None, typer.Option(help="exit 3 if a finding is at this level or worse")
     ] = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option(help="submit to this QRAP server instead of running in-process"),
+    ] = None,
+    api_token: Annotated[
+        str | None, typer.Option(envvar="QRAP_API_TOKEN", help="bearer token for --api-url")
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option(envvar="QRAP_API_KEY", help="API key for --api-url")
+    ] = None,
+    organization: Annotated[
+        str, typer.Option(help="organization name or id on the server (created if missing)")
+    ] = "cli",
+    wait_timeout: Annotated[
+        float, typer.Option(min=1, help="seconds to wait for a remote run to finish")
+    ] = 1800,
 ) -> None:
-    """Assess targets in-process on an embedded SQLite database and print the results."""
+    """Assess targets in-process on an embedded SQLite database (or on a server with
+    --api-url) and print the results."""
     from qrap_cli.embedded import EMBEDDED_ALLOW_NETWORKS, EmbeddedRunner, default_db_path
-    from qrap_cli.render import print_report
 
     _quiet_logs()
-    if output_format not in ("table", "json"):
-        raise _die(f"--format must be table or json, not {output_format!r}")
+    if output_format not in ("table", *FORMATS):
+        raise _die(f"--format must be one of table, {', '.join(FORMATS)}; not {output_format!r}")
     threshold = None
     if fail_on is not None:
         try:
@@ -127,8 +177,16 @@ def assess(
             raise _die(f"--fail-on must be one of {', '.join(RiskLevel)}") from None
     typed: list[Target] = [_certificate(p) for p in cert or []]
     typed += [_inventory(p) for p in inventory or []]
+    typed += [_cbom(p) for p in cbom or []]
     if not targets and not typed:
-        raise _die("nothing to assess: give a target, --cert or --inventory")
+        raise _die("nothing to assess: give a target, --cert, --inventory or --cbom")
+    profile = DataProfile(shelf_life_years=shelf_life, migration_years=migration_years)
+    if api_url is not None:
+        _assess_remote(
+            api_url, api_token, api_key, organization, wait_timeout, name,
+            list(targets or []), typed, profile, output_format, threshold,
+        )  # fmt: skip
+        return
     settings = _settings(
         scan_allow_networks=",".join(allow_network) if allow_network else EMBEDDED_ALLOW_NETWORKS,
         auth_disabled=True,
@@ -138,7 +196,7 @@ def assess(
     except OSError as exc:
         raise _die(f"cannot open the embedded database: {exc}") from None
     # Piped table output would otherwise be cut to 80 columns, folding rule ids and categories.
-    console = Console(stderr=output_format == "json", width=None if sys.stdout.isatty() else 200)
+    console = Console(stderr=output_format != "table", width=None if sys.stdout.isatty() else 200)
     try:
         with Progress(
             TextColumn("[progress.description]{task.description}"),
@@ -156,9 +214,7 @@ def assess(
                 name=name,
                 target_assets=list(targets or []),
                 targets=typed,
-                data_profile=DataProfile(
-                    shelf_life_years=shelf_life, migration_years=migration_years
-                ),
+                data_profile=profile,
                 on_progress=on_progress,
             )
     except QrapError as exc:
@@ -167,10 +223,7 @@ def assess(
         runner.close()
     if outcome.status != "COMPLETED":
         raise _die(f"the run ended {outcome.status}: {outcome.detail}", code=1)
-    if output_format == "json":
-        sys.stdout.write(json.dumps(report, indent=2) + "\n")
-    else:
-        print_report(console, report)
+    _emit(console, report, output_format)
     if threshold is not None and any(
         RISK_ORDER[RiskLevel(f["risk_level"])] <= RISK_ORDER[threshold] for f in report["findings"]
     ):
@@ -213,7 +266,7 @@ def serve(
 @app.command()
 def worker(
     queues: Annotated[str, typer.Option(help="comma-separated queues")] = (
-        "assessments,maintenance"
+        "assessments,maintenance,webhooks"
     ),
     concurrency: Annotated[int | None, typer.Option()] = None,
 ) -> None:
@@ -257,3 +310,57 @@ def token(
 
 if __name__ == "__main__":
     app()
+
+
+def _assess_remote(
+    api_url: str,
+    token: str | None,
+    api_key: str | None,
+    organization: str,
+    timeout: float,
+    name: str,
+    target_assets: list[str],
+    typed: list[Target],
+    profile: DataProfile,
+    output_format: str,
+    threshold: RiskLevel | None,
+) -> None:
+    """The --api-url path: the progress bar follows the server's live events."""
+    from qrap_cli.remote import RemoteClient, assess_remote
+
+    client = RemoteClient(api_url, token=token, api_key=api_key)
+    console = Console(stderr=output_format != "table", width=None if sys.stdout.isatty() else 200)
+    try:
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        ) as progress:
+            task = progress.add_task("queued", total=None)
+
+            def on_progress(done: int, total: int, label: str) -> None:
+                progress.update(task, completed=done, total=total or None, description=label)
+
+            status, error, report = assess_remote(
+                client,
+                organization=organization,
+                name=name,
+                target_assets=target_assets,
+                targets=typed,
+                data_profile=profile,
+                on_progress=on_progress,
+                timeout=timeout,
+            )
+    except QrapError as exc:
+        raise _die(exc.message) from None
+    finally:
+        client.close()
+    if status != "COMPLETED":
+        raise _die(f"the run ended {status}: {error}", code=1)
+    _emit(console, report, output_format)
+    if threshold is not None and any(
+        RISK_ORDER[RiskLevel(f["risk_level"])] <= RISK_ORDER[threshold] for f in report["findings"]
+    ):
+        raise typer.Exit(3)

@@ -17,6 +17,22 @@ _LEVEL_STYLE = {
 }
 
 
+def _target_detail(details: dict[str, Any]) -> str:
+    """One line per probe: what was negotiated and the post-quantum key-exchange verdict."""
+    parts = [
+        f"{key}={details[key]}"
+        for key in ("negotiated_version", "cipher", "group", "banner")
+        if details.get(key)
+    ]
+    kex = details.get("key_exchange")
+    if isinstance(kex, dict) and kex.get("verdict"):
+        verdict = str(kex["verdict"])
+        if kex.get("classical_fallback"):
+            verdict += " (classical fallback)"
+        parts.append(f"kex={verdict}")
+    return ", ".join(parts)
+
+
 def print_report(console: Console, report: dict[str, Any]) -> None:
     assessment = report["assessment"]
     summary = assessment.get("summary") or {}
@@ -45,11 +61,7 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
         targets.add_column(column)
     for target in report["targets"]:
         details = target.get("details") or {}
-        detail = target.get("error") or ", ".join(
-            f"{k}={v}"
-            for k, v in details.items()
-            if k in ("negotiated_version", "cipher", "group") and v
-        )
+        detail = target.get("error") or _target_detail(details)
         style = "red" if target["status"] != "ok" else "green"
         targets.add_row(
             Text(target["target"]),

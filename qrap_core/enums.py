@@ -55,8 +55,10 @@ class TriageStatus(StrEnum):
 
 class TargetType(StrEnum):
     TLS = "tls"
+    SSH = "ssh"
     CERTIFICATE = "certificate"
     INVENTORY = "inventory"
+    CBOM = "cbom"
 
 
 class Usage(StrEnum):

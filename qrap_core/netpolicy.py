@@ -66,6 +66,25 @@ _RESTRICTED: tuple[tuple[str, tuple[IPNetwork, ...]], ...] = (
 _LOOPBACK_V6 = ipaddress.IPv6Address("::1")
 
 
+def never_probed(host: str) -> str | None:
+    """Why the IP literal ``host`` can never be probed, whatever the allow list; else None.
+
+    Lets a submission be refused up front (400) for link-local, metadata and the other
+    closed ranges; names and configurable ranges are decided after resolution, at run time.
+    """
+    addr = _parse_ip(host)
+    if addr is None:
+        return None
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.scope_id:
+            return "scoped address"
+        if addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+    if addr == _LOOPBACK_V6:
+        return None
+    return _match(addr, _NEVER)
+
+
 def system_resolver(host: str, port: int) -> list[str]:
     """Resolve ``host`` with one ``getaddrinfo`` call; every A and AAAA answer, in order, once."""
     try:

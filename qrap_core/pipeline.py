@@ -3,6 +3,12 @@
 The run row is the source of truth. A run is claimed with a conditional UPDATE, so a duplicate
 or late message is a no-op; its assets and findings are written in one transaction that first
 deletes whatever an earlier, interrupted attempt of the same run left, so nothing doubles.
+
+While a run is analyzed, a heartbeat thread keeps extending its lease, also during one long probe;
+a worker that dies stops extending it, and the sweeper hands the run to another worker once it
+lapses. Each claim counts an attempt and leaves a ``run_executions`` row; a run out of attempts
+ends FAILED. The terminal status and the webhook messages announcing it are committed together.
+Database connection errors are not the run's fault: they propagate so the task retries.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import hashlib
 import json
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,8 +25,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from qrap_core.assessment.models import Assessment, AssessmentRun
+from qrap_core.artifact.service import ArtifactStore
+from qrap_core.assessment import diff as run_diff
+from qrap_core.assessment.models import Assessment, AssessmentRun, RunExecution
 from qrap_core.assessment.service import resolve_targets
 from qrap_core.assessment.targets import TARGET_LIST_ADAPTER, Target
 from qrap_core.audit import service as audit
@@ -27,6 +37,7 @@ from qrap_core.db import Database, UnitOfWork, utcnow
 from qrap_core.discovery.registry import DiscoveryContext, analyze_all
 from qrap_core.discovery.types import CryptoAsset, TargetResult
 from qrap_core.enums import AssessmentStatus
+from qrap_core.events import EventPublisher, NullPublisher
 from qrap_core.finding.models import CryptoAssetRecord, Finding
 from qrap_core.logging import get_logger
 from qrap_core.netpolicy import NetworkPolicy
@@ -35,6 +46,7 @@ from qrap_core.scoring import get_risk_model
 from qrap_core.scoring.aggregate import RunSummary, aggregate
 from qrap_core.scoring.base import AssetScore, RiskModel, ScoringContext
 from qrap_core.settings import Settings
+from qrap_core.webhook import service as webhook_service
 
 log = get_logger(__name__)
 
@@ -75,6 +87,7 @@ class RunExecutor:
         worker_id: str | None = None,
         model: RiskModel | None = None,
         clock: Callable[[], datetime] = utcnow,
+        events: EventPublisher | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -82,6 +95,7 @@ class RunExecutor:
         self.model = model or get_risk_model()
         self.clock = clock
         self.policy = NetworkPolicy(settings.allowed_networks)
+        self.events: EventPublisher = events or NullPublisher()
 
     # -- public ---------------------------------------------------------------------------
 
@@ -89,24 +103,48 @@ class RunExecutor:
         """Run ``run_id`` if this worker can claim it; safe to call again for the same run."""
         claimed = self._claim(run_id)
         if claimed is None:
+            self._after_terminal(run_id)
             return RunOutcome(run_id, "SKIPPED", "not claimable (done, cancelled or leased)")
-        assessment, run_number = claimed
-        log.info("run.claimed", run_id=str(run_id), run_number=run_number, worker=self.worker_id)
+        assessment, run_number, attempt = claimed
+        log.info(
+            "run.claimed",
+            run_id=str(run_id),
+            run_number=run_number,
+            attempt=attempt,
+            worker=self.worker_id,
+        )
+        self._publish(
+            assessment["id"],
+            {"type": "assessment.started", "run_id": str(run_id), "run_number": run_number,
+             "attempt": attempt},
+        )  # fmt: skip
+        keeper = _LeaseKeeper(self, run_id)
         try:
-            targets = resolve_targets(
-                list(assessment["target_assets"]),
-                TARGET_LIST_ADAPTER.validate_python(assessment["targets"]),
-            )
-            self._set_total(run_id, len(targets))
-            analysis = self.analyze(targets, assessment["data_profile"], run_id, on_progress)
+            with keeper:
+                targets = resolve_targets(
+                    list(assessment["target_assets"]),
+                    TARGET_LIST_ADAPTER.validate_python(assessment["targets"]),
+                )
+                self._set_total(run_id, len(targets))
+                analysis = self.analyze(targets, assessment["data_profile"], run_id, on_progress)
         except _LostLease:
+            self._end_execution(run_id, attempt, "lost")
+            self._after_terminal(run_id)
             return RunOutcome(run_id, "CANCELLED", "run cancelled or taken over while running")
+        except (OperationalError, InterfaceError):
+            # The database, not the run, failed: let the task retry (RELIABILITY T20).
+            log.warning("run.database_error", run_id=str(run_id), exc_info=True)
+            raise
         except Exception as exc:
             log.exception("run.failed", run_id=str(run_id))
             self._fail(run_id, f"{type(exc).__name__}: {exc}")
+            self._after_terminal(run_id)
             return RunOutcome(run_id, "FAILED", str(exc))
         if not self._finalize(run_id, analysis):
+            self._end_execution(run_id, attempt, "lost")
+            self._after_terminal(run_id)
             return RunOutcome(run_id, "CANCELLED", "run cancelled before its results were written")
+        self._after_terminal(run_id)
         log.info(
             "run.completed",
             run_id=str(run_id),
@@ -130,14 +168,21 @@ class RunExecutor:
         def finished(index: int, _result: TargetResult) -> None:
             nonlocal done
             done += 1
+            label = targets[index].label()
             if run_id is not None:
-                self._heartbeat(run_id, done, len(targets))
+                self._heartbeat(run_id, done, len(targets), label)
             if on_progress is not None:
-                on_progress(done, len(targets), targets[index].label())
+                on_progress(done, len(targets), label)
 
         ordered = analyze_all(
             targets,
-            DiscoveryContext(policy=self.policy, timeout=self.settings.probe_timeout, now=now),
+            DiscoveryContext(
+                policy=self.policy,
+                timeout=self.settings.probe_timeout,
+                now=now,
+                concurrency=self.settings.probe_concurrency,
+                artifacts=ArtifactStore(self.db),  # uploaded CBOMs, read in slices
+            ),
             finished,
         )
         assets = [asset for result in ordered if result.status == "ok" for asset in result.assets]
@@ -168,7 +213,7 @@ class RunExecutor:
 
     # -- steps ----------------------------------------------------------------------------
 
-    def _claim(self, run_id: uuid.UUID) -> tuple[dict[str, Any], int] | None:
+    def _claim(self, run_id: uuid.UUID) -> tuple[dict[str, Any], int, int] | None:
         now = self.clock()
         with self.db.unit_of_work() as uow:
             result = uow.session.execute(
@@ -204,17 +249,35 @@ class RunExecutor:
             assessment.status = AssessmentStatus.IN_PROGRESS
             assessment.started_at = now
             assessment.progress = 0.0
+            # An earlier attempt that died left its execution open; it ended when its lease did.
+            uow.session.execute(
+                update(RunExecution)
+                .where(RunExecution.run_id == run_id, RunExecution.ended_at.is_(None))
+                .values(ended_at=now, outcome="abandoned")
+            )
+            uow.session.add(
+                RunExecution(
+                    run_id=run_id, attempt=run.attempts, worker=self.worker_id, started_at=now
+                )
+            )
+            if run.attempts == 1:
+                webhook_service.enqueue_assessment_event(
+                    uow, "assessment.started", assessment, run, now=now
+                )
             snapshot = {
                 "id": assessment.id,
                 "target_assets": list(assessment.target_assets),
                 "targets": list(assessment.targets),
                 "data_profile": dict(assessment.data_profile or {}),
             }
-            return snapshot, run.run_number
+            return snapshot, run.run_number, run.attempts
 
     def _give_up_if_exhausted(self, uow: UnitOfWork, run_id: uuid.UUID, now: datetime) -> None:
         """A run whose lease expired after its last allowed attempt ends FAILED, not stuck."""
-        run = uow.session.get(AssessmentRun, run_id)
+        # Locked, so this and the sweeper cannot both fail the run (and announce it twice).
+        run = uow.session.scalar(
+            select(AssessmentRun).where(AssessmentRun.id == run_id).with_for_update()
+        )
         if (
             run is not None
             and run.status == AssessmentStatus.IN_PROGRESS
@@ -222,7 +285,7 @@ class RunExecutor:
             and run.lease_expires_at is not None
             and _aware(run.lease_expires_at) < now
         ):
-            self._mark_failed(uow, run, f"gave up after {run.attempts} attempts", now)
+            mark_failed(uow, run, f"gave up after {run.attempts} attempts", now)
 
     def _set_total(self, run_id: uuid.UUID, total: int) -> None:
         with self.db.unit_of_work() as uow:
@@ -232,7 +295,7 @@ class RunExecutor:
                 .values(targets_total=total, targets_done=0)
             )
 
-    def _heartbeat(self, run_id: uuid.UUID, done: int, total: int) -> None:
+    def _heartbeat(self, run_id: uuid.UUID, done: int, total: int, label: str = "") -> None:
         """Record progress and extend the lease; raise _LostLease if the run is no longer ours."""
         now = self.clock()
         progress = round(100.0 * done / total, 1) if total else 100.0
@@ -262,6 +325,61 @@ class RunExecutor:
                 .where(Assessment.id == run.assessment_id)
                 .values(progress=progress)
             )
+            assessment_id = run.assessment_id
+        self._publish(
+            assessment_id,
+            {"type": "assessment.progress", "run_id": str(run_id), "progress": progress,
+             "targets_done": done, "targets_total": total, "target": label},
+        )  # fmt: skip
+
+    def extend_lease(self, run_id: uuid.UUID) -> bool:
+        """Push the lease forward; False when the run is no longer ours (cancelled, taken)."""
+        now = self.clock()
+        with self.db.unit_of_work() as uow:
+            result = uow.session.execute(
+                update(AssessmentRun)
+                .where(
+                    AssessmentRun.id == run_id,
+                    AssessmentRun.status == AssessmentStatus.IN_PROGRESS,
+                    AssessmentRun.lease_owner == self.worker_id,
+                )
+                .values(
+                    heartbeat_at=now,
+                    lease_expires_at=now + timedelta(seconds=self.settings.run_lease_seconds),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # CursorResult
+
+    def _publish(self, assessment_id: uuid.UUID, event: dict[str, Any]) -> None:
+        self.events.publish(assessment_id, {**event, "assessment_id": str(assessment_id)})
+
+    def _after_terminal(self, run_id: uuid.UUID) -> None:
+        """Tell live listeners how the run ended, whoever ended it (after the commit)."""
+        try:
+            with self.db.unit_of_work() as uow:
+                run = uow.session.get(AssessmentRun, run_id)
+                if run is None or run.status not in _TERMINAL_EVENT:
+                    return
+                event = {
+                    "type": _TERMINAL_EVENT[run.status],
+                    "run_id": str(run.id),
+                    "run_number": run.run_number,
+                    "status": run.status,
+                    "progress": run.progress,
+                    "risk_score": run.risk_score,
+                    "overall_risk": run.overall_risk,
+                    "summary": run.summary,
+                    "error": run.error,
+                }
+                assessment_id = run.assessment_id
+        except (OperationalError, InterfaceError):
+            return  # live events are best effort; the SSE stream also polls the database
+        self._publish(assessment_id, event)
+
+    def _end_execution(self, run_id: uuid.UUID, attempt: int, outcome: str) -> None:
+        with self.db.unit_of_work() as uow:
+            _close_execution(uow, run_id, attempt, outcome, self.clock())
 
     def _owned_run(self, uow: UnitOfWork, run_id: uuid.UUID) -> AssessmentRun | None:
         return uow.session.scalar(
@@ -289,6 +407,9 @@ class RunExecutor:
             finding_rows = _finding_rows(run, analysis, asset_ids, now)
             if finding_rows:
                 uow.session.execute(insert(Finding), finding_rows)
+            drift = run_diff.counts_against_previous(
+                uow, run, {row["fingerprint"] for row in finding_rows}
+            )
             summary = _summary_dict(analysis)
             run.status = AssessmentStatus.COMPLETED
             run.progress = 100.0
@@ -312,11 +433,18 @@ class RunExecutor:
             assessment.progress = 100.0
             assessment.completed_at = now
             assessment.error = None
+            summary["diff"] = drift.model_dump()
+            run.summary = summary
+            _close_execution(uow, run.id, run.attempts, "completed", now)
             audit.record(
                 uow, audit.SYSTEM, "assessment.run.completed", "assessment", assessment.id,
                 organization_id=assessment.organization_id,
                 details={"run_id": str(run_id), "findings": len(finding_rows)},
             )  # fmt: skip
+            uow.session.flush()
+            webhook_service.enqueue_assessment_event(
+                uow, "assessment.completed", assessment, run, now=now, diff=drift
+            )
         return True
 
     def _fail(self, run_id: uuid.UUID, error: str) -> None:
@@ -324,29 +452,91 @@ class RunExecutor:
         with self.db.unit_of_work() as uow:
             run = self._owned_run(uow, run_id)
             if run is not None:
-                self._mark_failed(uow, run, error, now)
+                mark_failed(uow, run, error, now)
 
-    @staticmethod
-    def _mark_failed(uow: UnitOfWork, run: AssessmentRun, error: str, now: datetime) -> None:
-        error = error[:4000]
-        run.status = AssessmentStatus.FAILED
-        run.error = error
-        run.completed_at = now
-        run.lease_owner = None
-        run.lease_expires_at = None
-        assessment = uow.session.get_one(Assessment, run.assessment_id)
-        assessment.status = AssessmentStatus.FAILED
-        assessment.error = error
-        assessment.completed_at = now
-        audit.record(
-            uow, audit.SYSTEM, "assessment.run.failed", "assessment", assessment.id,
-            organization_id=assessment.organization_id,
-            details={"run_id": str(run.id), "error": error},
-        )  # fmt: skip
+
+def mark_failed(uow: UnitOfWork, run: AssessmentRun, error: str, now: datetime) -> None:
+    """End a run FAILED and queue its ``assessment.failed`` webhooks, in the caller's transaction.
+
+    The caller holds the run row locked and has checked it is still IN_PROGRESS (or QUEUED).
+    """
+    error = error[:4000]
+    run.status = AssessmentStatus.FAILED
+    run.error = error
+    run.completed_at = now
+    run.lease_owner = None
+    run.lease_expires_at = None
+    assessment = uow.session.get_one(Assessment, run.assessment_id)
+    assessment.status = AssessmentStatus.FAILED
+    assessment.error = error
+    assessment.completed_at = now
+    _close_execution(uow, run.id, run.attempts, "failed", now)
+    audit.record(
+        uow, audit.SYSTEM, "assessment.run.failed", "assessment", assessment.id,
+        organization_id=assessment.organization_id,
+        details={"run_id": str(run.id), "error": error},
+    )  # fmt: skip
+    uow.session.flush()
+    webhook_service.enqueue_assessment_event(uow, "assessment.failed", assessment, run, now=now)
+
+
+def _close_execution(
+    uow: UnitOfWork, run_id: uuid.UUID, attempt: int, outcome: str, now: datetime
+) -> None:
+    uow.session.execute(
+        update(RunExecution)
+        .where(
+            RunExecution.run_id == run_id,
+            RunExecution.attempt == attempt,
+            RunExecution.ended_at.is_(None),
+        )
+        .values(ended_at=now, outcome=outcome)
+    )
+
+
+_TERMINAL_EVENT: dict[str, str] = {
+    AssessmentStatus.COMPLETED: "assessment.completed",
+    AssessmentStatus.FAILED: "assessment.failed",
+    AssessmentStatus.CANCELLED: "assessment.cancelled",
+}
 
 
 class _LostLease(Exception):
     """The run was cancelled or another worker took it over."""
+
+
+class _LeaseKeeper:
+    """Extends the run's lease every heartbeat interval from a thread of its own.
+
+    Progress heartbeats come only when a target finishes; one slow probe would otherwise let the
+    lease lapse and hand a live run to a second worker. A database error here is logged and
+    retried at the next beat: the lease is long enough to ride out a short outage.
+    """
+
+    def __init__(self, executor: RunExecutor, run_id: uuid.UUID) -> None:
+        settings = executor.settings
+        self.interval = min(settings.run_heartbeat_seconds, settings.run_lease_seconds / 3)
+        self._executor = executor
+        self._run_id = run_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"qrap-lease-{run_id}", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.interval + 5)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                if not self._executor.extend_lease(self._run_id):
+                    log.info("run.lease_lost", run_id=str(self._run_id))
+                    return
+            except Exception:
+                log.warning("run.heartbeat_failed", run_id=str(self._run_id), exc_info=True)
 
 
 def _aware(value: datetime) -> datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 from urllib.parse import quote_plus
 
@@ -68,16 +69,57 @@ class Settings(BaseSettings):
     # Probes: loopback and private ranges are reached only when listed here (DESIGN §8).
     scan_allow_networks: str = ""
     probe_timeout: float = Field(default=5.0, gt=0, le=120)
+    # Open probe connections across all endpoints of a run (the asyncio probe pool).
+    probe_concurrency: int = Field(default=256, ge=1, le=10_000)
+    # Uploaded CBOM documents: their own body limit, above the generic max_body_size.
+    cbom_max_upload_size: int = Field(default=50 * 1024 * 1024, ge=1024)
 
     # Runs: a claimed run's lease; an expired lease lets another worker take it over.
-    run_lease_seconds: int = Field(default=120, ge=5)
+    run_lease_seconds: int = Field(default=60, ge=5)
     run_max_attempts: int = Field(default=3, ge=1, le=20)
     # A run still QUEUED after this long had its message lost; the sweeper sends it again.
     run_requeue_after_seconds: int = Field(default=120, ge=1)
 
+    # The lease is extended by a heartbeat thread every run_heartbeat_seconds (at most a third
+    # of the lease), also during one long probe, so only a dead worker lets it expire.
+    run_heartbeat_seconds: float = Field(default=20.0, gt=0, le=3600)
+    sweep_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Recurring assessments: how often beat looks for schedules that are due.
+    schedule_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+    # Celery (RELIABILITY §3). Overridable so the fault tests can run with short limits; the
+    # worker refuses a visibility timeout under twice the hard time limit (kombu restores a
+    # message still running after the visibility timeout, which would run it twice).
+    celery_visibility_timeout: int = Field(default=900, ge=10)
+    celery_task_time_limit: int = Field(default=300, ge=2)
+    celery_task_soft_time_limit: int = Field(default=270, ge=1)
+    celery_reject_on_worker_lost: bool = True
+
+    # Webhooks (Standard Webhooks). The schedule scale shrinks the retry schedule for tests.
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    webhook_dispatch_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    webhook_schedule_scale: float = Field(default=1.0, gt=0, le=1.0)
+    # Loopback and private addresses are reached only with this set (DESIGN §8).
+    webhook_allow_private: bool = False
+
+    # Idempotency-Key records live at least 24 h (tests shorten it); an in-flight record older
+    # than the lock timeout belonged to a request that died before committing anything.
+    idempotency_ttl_seconds: int = Field(default=86_400, ge=1)
+    idempotency_lock_seconds: int = Field(default=60, ge=1)
+
     default_shelf_life_years: float = Field(default=10, ge=0, le=100)
     default_migration_years: float = Field(default=3, ge=0, le=50)
     crqc_year: int = Field(default=2035, ge=2000, le=2100)
+
+    # Risk engine. The CRQC timeline is the expert survey table of KNOWLEDGE.md, kept in a
+    # JSON file a user may replace; the threat model picks its pessimistic, median or
+    # optimistic column. Feedback-trained model versions live in model_dir; model_version
+    # selects one of them (unset: the model shipped in the package).
+    threat_model: Literal["pessimistic", "median", "optimistic"] = "median"
+    crqc_survey_file: Path | None = None
+    crqc_survey_edition: str | None = None
+    model_dir: Path | None = None
+    model_version: str | None = None
 
     @field_validator("scan_allow_networks")
     @classmethod
@@ -100,6 +142,21 @@ class Settings(BaseSettings):
     def _check_pool(self) -> Settings:
         if self.db_min_conns > self.db_max_conns:
             raise ValueError("QRAP_DB_MIN_CONNS must not exceed QRAP_DB_MAX_CONNS")
+        return self
+
+    @model_validator(mode="after")
+    def _check_celery_limits(self) -> Settings:
+        if self.celery_task_soft_time_limit >= self.celery_task_time_limit:
+            raise ValueError(
+                "QRAP_CELERY_TASK_SOFT_TIME_LIMIT must be below QRAP_CELERY_TASK_TIME_LIMIT"
+            )
+        if self.celery_visibility_timeout < 2 * self.celery_task_time_limit:
+            raise ValueError(
+                "QRAP_CELERY_VISIBILITY_TIMEOUT must be at least twice"
+                " QRAP_CELERY_TASK_TIME_LIMIT, or a running task is redelivered"
+            )
+        if self.env == "production" and self.idempotency_ttl_seconds < 86_400:
+            raise ValueError("QRAP_IDEMPOTENCY_TTL_SECONDS must be at least 86400 in production")
         return self
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from qrap_core.db import Database
+from qrap_core.events import RedisPublisher
 from qrap_core.logging import configure as configure_logging
 from qrap_core.pipeline import RunExecutor
 from qrap_core.settings import get_settings
@@ -15,9 +16,14 @@ def executor() -> RunExecutor:
     if _executor is None:
         settings = get_settings()
         configure_logging(settings.log_level, json=settings.env == "production")
-        db = Database(settings.sqlalchemy_url, pool_size=2, max_overflow=2)
-        _executor = RunExecutor(db, settings)
+        # Three connections: the task, the lease heartbeat thread, and one spare.
+        db = Database(settings.sqlalchemy_url, pool_size=3, max_overflow=2)
+        _executor = RunExecutor(db, settings, events=RedisPublisher(settings.redis_url))
     return _executor
+
+
+def database() -> Database:
+    return executor().db
 
 
 def reset() -> None:

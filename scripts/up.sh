@@ -18,7 +18,7 @@ stop() {
 trap stop INT TERM EXIT
 
 "$BIN/qrap" serve --host 127.0.0.1 & pids+=($!)
-"$BIN/celery" -A qrap_worker.app worker -Q assessments,maintenance -c 2 --prefetch-multiplier 1 -l INFO & pids+=($!)
+"$BIN/celery" -A qrap_worker.app worker -Q assessments,maintenance,webhooks -c 2 --prefetch-multiplier 1 -l INFO & pids+=($!)
 "$BIN/celery" -A qrap_worker.app beat -l INFO -s "${TMPDIR:-/tmp}/qrap-celerybeat-schedule" & pids+=($!)
 "$BIN/celery" -A qrap_worker.app flower --address=127.0.0.1 --port=5555 & pids+=($!)
 

@@ -12,14 +12,47 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.x509.oid import NameOID
 from OpenSSL import SSL
 
 CERTS = Path(__file__).resolve().parents[1] / "qrap_core" / "examples" / "certs"
 OPENSSL = "/usr/bin/openssl"
 START_TIMEOUT_S = 10.0
 _ACCEPT_LINE = re.compile(rb"ACCEPT (?:\[?[0-9a-fA-F.:]+\]?):(\d+)")
+
+
+def make_identity(folder: Path, key: Any, name: str = "localhost") -> tuple[Path, Path]:
+    """A self-signed certificate for ``key`` (valid a year), written as PEM into ``folder``."""
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(key, None if isinstance(key, Ed25519PrivateKey) else hashes.SHA256())
+    )
+    cert_path, key_path = folder / f"{name}.pem", folder / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
 
 
 def cert_pair(name: str) -> tuple[Path, Path]:
@@ -52,13 +85,20 @@ def openssl_server(certfile: Path, keyfile: Path, extra_args: Sequence[str] = ()
     )
     try:
         port = _read_accept_port(proc)
+        # s_server logs every failed handshake; a full pipe would block it, so keep reading.
+        threading.Thread(target=_drain, args=(proc,), daemon=True).start()
         _wait_listening(port)
         yield port
     finally:
         proc.kill()
         proc.wait(timeout=START_TIMEOUT_S)
-        if proc.stdout is not None:
-            proc.stdout.close()
+
+
+def _drain(proc: subprocess.Popen[bytes]) -> None:
+    assert proc.stdout is not None
+    with contextlib.suppress(OSError, ValueError), proc.stdout:
+        while proc.stdout.read(65536):
+            pass
 
 
 def _read_accept_port(proc: subprocess.Popen[bytes]) -> int:
@@ -169,3 +209,62 @@ def plain_tcp_server(reply: bytes) -> Iterator[int]:
             thread.join(timeout=START_TIMEOUT_S)
     finally:
         listener.close()
+
+
+SSHD = "/usr/sbin/sshd"
+SSH_KEYGEN = "/usr/bin/ssh-keygen"
+CLASSICAL_KEX = "curve25519-sha256,ecdh-sha2-nistp256,diffie-hellman-group14-sha256"
+
+
+@contextlib.contextmanager
+def sshd_server(folder: Path, kex: str | None = None) -> Iterator[int]:
+    """Run Debian's OpenSSH ``sshd`` in the foreground on 127.0.0.1; yield its port.
+
+    Host keys are generated into ``folder`` with the config, so nothing of the system's sshd
+    is used or touched. ``kex`` overrides KexAlgorithms (None keeps OpenSSH's default list).
+    The port is picked by binding port 0 and closing it just before sshd starts; sshd's
+    ``-e`` log says when it listens.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind in ("ed25519", "ecdsa", "rsa"):
+        key = folder / f"ssh_host_{kind}_key"
+        if not key.exists():
+            subprocess.run(
+                [SSH_KEYGEN, "-q", "-t", kind, "-N", "", "-f", str(key)],
+                check=True,
+                stdin=subprocess.DEVNULL,
+            )
+    with socket.socket() as probe_sock:
+        probe_sock.bind(("127.0.0.1", 0))
+        port = probe_sock.getsockname()[1]
+    lines = [
+        f"ListenAddress 127.0.0.1:{port}",
+        *(f"HostKey {folder / f'ssh_host_{k}_key'}" for k in ("ed25519", "ecdsa", "rsa")),
+        f"PidFile {folder / 'sshd.pid'}",
+        "UsePAM no",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "PermitRootLogin no",
+        "AuthorizedKeysFile none",
+        "StrictModes no",
+    ]
+    if kex is not None:
+        lines.append(f"KexAlgorithms {kex}")
+    config = folder / f"sshd_config_{port}"
+    config.write_text("\n".join(lines) + "\n")
+    # sshd refuses to start without its privilege separation directory (root runs only).
+    with contextlib.suppress(PermissionError):
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    proc = subprocess.Popen(
+        [SSHD, "-D", "-e", "-f", str(config)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    threading.Thread(target=_drain, args=(proc,), daemon=True).start()
+    try:
+        _wait_listening(port)
+        yield port
+    finally:
+        proc.kill()
+        proc.wait(timeout=START_TIMEOUT_S)

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from qrap_api.deps import Analyst, Page, Uow, Viewer
 from qrap_core.assessment import service as assessment_service
@@ -14,7 +14,10 @@ from qrap_core.db import UnitOfWork
 from qrap_core.enums import AssessmentStatus
 from qrap_core.finding import service as finding_service
 from qrap_core.finding.schemas import CryptoAssetRead
+from qrap_core.reports import formats as export_formats
 from qrap_core.reports import json_report
+from qrap_core.reports.formats import ExportFormat
+from qrap_core.webhook import service as webhook_service
 
 router = APIRouter(prefix="/api/v1/assessments", tags=["assessments"])
 AssessmentId = Annotated[uuid.UUID, Path(description="assessment id")]
@@ -22,6 +25,11 @@ AssessmentId = Annotated[uuid.UUID, Path(description="assessment id")]
 
 class AssessmentDetail(AssessmentRead):
     latest_run: RunRead | None = None
+    webhook_secret: str | None = Field(
+        default=None,
+        description="whsec_ secret that signs this assessment's webhooks; in the creation"
+        " response only",
+    )
 
 
 class AssessmentList(BaseModel):
@@ -64,7 +72,10 @@ def create_assessment(
     response.headers["Location"] = f"/api/v1/assessments/{assessment.id}"
     if spec.run:
         response.status_code = 202
-    return _detail(uow, assessment)
+    detail = _detail(uow, assessment)
+    endpoint = webhook_service.assessment_endpoint(uow, assessment.id) if spec.webhook_url else None
+    detail.webhook_secret = endpoint.secret if endpoint is not None else None
+    return detail
 
 
 @router.get("", response_model=AssessmentList)
@@ -138,13 +149,20 @@ def list_assets(
     )
 
 
-@router.get("/{assessment_id}/report")
+@router.get("/{assessment_id}/report", response_model=None)
 def get_report(
     assessment_id: AssessmentId,
     uow: Uow,
     actor: Viewer,
-    format: Annotated[Literal["json"], Query()] = "json",  # the public parameter name
-) -> dict[str, Any]:
-    """The Appendix B document of the latest completed run (else of the latest run)."""
+    format: Annotated[ExportFormat, Query()] = "json",  # the public parameter name
+) -> dict[str, Any] | Response:
+    """The latest completed run (else the latest run) as the Appendix B JSON document, a
+    CycloneDX 1.6 CBOM, SARIF 2.1.0, CSV of the findings or a self-contained HTML report."""
     assessment = assessment_service.get(uow, actor, assessment_id)
-    return json_report.build(uow, assessment)
+    report = json_report.build(uow, assessment)
+    if format == "json":
+        return report
+    text, media_type, extension = export_formats.render(report, format)
+    filename = f"qrap-{assessment.id}.{extension}"
+    disposition = f'inline; filename="{filename}"'
+    return Response(text, media_type=media_type, headers={"Content-Disposition": disposition})

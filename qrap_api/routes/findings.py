@@ -6,10 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from qrap_api.deps import Page, Uow, Viewer
+from qrap_api.deps import Analyst, Page, Uow, Viewer
 from qrap_core.enums import FindingCategory, RiskLevel
 from qrap_core.finding import service as finding_service
-from qrap_core.finding.schemas import FindingRead
+from qrap_core.finding.schemas import FindingRead, FindingUpdate
 
 router = APIRouter(prefix="/api/v1/findings", tags=["findings"])
 
@@ -53,3 +53,11 @@ def list_findings(
 @router.get("/{finding_id}", response_model=FindingRead)
 def get_finding(finding_id: Annotated[uuid.UUID, Path()], uow: Uow, actor: Viewer) -> FindingRead:
     return FindingRead.model_validate(finding_service.get(uow, actor, finding_id))
+
+
+@router.patch("/{finding_id}", response_model=FindingRead)
+def update_finding(
+    finding_id: Annotated[uuid.UUID, Path()], body: FindingUpdate, uow: Uow, actor: Analyst
+) -> FindingRead:
+    """Triage: status, the analyst's risk level and a note (analyst role; audited)."""
+    return FindingRead.model_validate(finding_service.update(uow, actor, finding_id, body))

@@ -30,6 +30,7 @@ class Assessment(Base):
     __table_args__ = (
         CheckConstraint(_STATUS_CHECK, name="status"),
         Index("ix_assessments_org_status", "organization_id", "status"),
+        Index("ix_assessments_next_run_at", "next_run_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
@@ -51,6 +52,8 @@ class Assessment(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     error: Mapped[str | None] = mapped_column(Text)
     schedule: Mapped[str | None] = mapped_column(String(255))
+    # When beat next starts a run of a scheduled assessment (UTC); NULL without a schedule.
+    next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     run_count: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -100,3 +103,20 @@ class AssessmentRun(Base):
     queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RunExecution(Base):
+    """One claim of a run by a worker: a redelivered or retried run leaves one row per try."""
+
+    __tablename__ = "run_executions"
+    __table_args__ = (UniqueConstraint("run_id", "attempt", name="uq_run_executions_attempt"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("assessment_runs.id", ondelete="CASCADE")
+    )
+    attempt: Mapped[int] = mapped_column(Integer)
+    worker: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(16))

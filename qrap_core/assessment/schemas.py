@@ -6,7 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from qrap_core import schedule as schedule_lib
 from qrap_core.assessment.targets import Target
+from qrap_core.errors import QrapError
+from qrap_core.webhook.schemas import check_webhook_url
 
 
 class DataProfile(BaseModel):
@@ -34,6 +37,31 @@ class AssessmentCreate(BaseModel):
     data_profile: DataProfile = Field(default_factory=DataProfile)
     run: bool = Field(default=False, description="queue a run right away (answers 202)")
     created_by: str | None = Field(default=None, max_length=255)
+    webhook_url: str | None = Field(
+        default=None,
+        description="http(s) URL that receives this assessment's signed events; the signing"
+        " secret is in the creation response only",
+    )
+    schedule: str | None = Field(
+        default=None,
+        description="cron expression (5 fields, UTC) or @daily/@weekly/...: beat starts a run"
+        " when due, never while one is queued or running",
+    )
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_webhook_url(value)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return schedule_lib.validate(value)
+        except QrapError as exc:
+            raise ValueError(exc.details[0]["message"]) from None
 
     @field_validator("name")
     @classmethod
@@ -104,6 +132,9 @@ class AssessmentRead(BaseModel):
     progress: float
     error: str | None
     run_count: int
+    webhook_url: str | None = None
+    schedule: str | None = None
+    next_run_at: datetime | None = None
     created_by: str
     created_at: datetime
     updated_at: datetime

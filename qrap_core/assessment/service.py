@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from qrap_core import schedule as schedule_lib
 from qrap_core.assessment.models import Assessment, AssessmentRun
 from qrap_core.assessment.schemas import AssessmentCreate
 from qrap_core.assessment.targets import (
@@ -23,6 +24,7 @@ from qrap_core.errors import AssessmentNotFound, Conflict, InvalidInput, Invalid
 from qrap_core.organization import service as organization_service
 from qrap_core.pagination import Page
 from qrap_core.settings import get_settings
+from qrap_core.webhook import service as webhook_service
 
 RUN_TASK = "qrap.assessment.run"
 RUN_QUEUE = "assessments"
@@ -78,9 +80,16 @@ def create(uow: UnitOfWork, actor: Actor, spec: AssessmentCreate) -> Assessment:
         assets_scanned=0,
         progress=0.0,
         run_count=0,
+        webhook_url=spec.webhook_url,
+        schedule=spec.schedule,
+        next_run_at=schedule_lib.next_due(spec.schedule, utcnow()) if spec.schedule else None,
     )
     uow.session.add(assessment)
     uow.session.flush()
+    if spec.webhook_url:
+        webhook_service.attach_to_assessment(
+            uow, actor, assessment, spec.webhook_url, get_settings()
+        )
     audit.record(
         uow, actor, "assessment.create", "assessment", assessment.id,
         organization_id=org.id, details={"name": assessment.name, "run": spec.run},
@@ -218,3 +227,25 @@ def latest_run(
     if completed:
         query = query.where(AssessmentRun.status == AssessmentStatus.COMPLETED)
     return uow.session.scalar(query.order_by(AssessmentRun.run_number.desc()).limit(1))
+
+
+def set_schedule(
+    uow: UnitOfWork, actor: Actor, assessment: Assessment, expression: str | None
+) -> Assessment:
+    """Set or clear the cron schedule; the next run is due at its next firing (UTC)."""
+    if expression is not None:
+        expression = schedule_lib.validate(expression)
+        if not (assessment.target_assets or assessment.targets):
+            raise InvalidInput(
+                "a scheduled assessment needs at least one target",
+                details=[{"field": "schedule", "message": "the assessment has no targets"}],
+            )
+    assessment.schedule = expression
+    assessment.next_run_at = schedule_lib.next_due(expression, utcnow()) if expression else None
+    assessment.updated_by = actor.subject
+    uow.session.flush()
+    audit.record(
+        uow, actor, "assessment.schedule", "assessment", assessment.id,
+        organization_id=assessment.organization_id, details={"schedule": expression},
+    )  # fmt: skip
+    return assessment

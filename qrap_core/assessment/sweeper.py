@@ -1,4 +1,5 @@
-"""Find runs whose wake-up message was lost and send it again; fail runs out of attempts.
+"""Find runs whose wake-up message was lost and send it again; fail runs out of attempts;
+start the runs of recurring assessments that are due.
 
 The broker is not a database: a Redis flush or a worker killed with -9 can drop a message.
 The run rows in PostgreSQL say what still has to happen.
@@ -7,15 +8,22 @@ The run rows in PostgreSQL say what still has to happen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 
+from qrap_core import schedule
+from qrap_core.assessment import service as assessment_service
 from qrap_core.assessment.models import Assessment, AssessmentRun
 from qrap_core.assessment.service import RUN_QUEUE, RUN_TASK
-from qrap_core.audit import service as audit
+from qrap_core.audit.service import Actor
 from qrap_core.db import UnitOfWork, utcnow
-from qrap_core.enums import AssessmentStatus
+from qrap_core.enums import ACTIVE_STATUSES, AssessmentStatus
+from qrap_core.logging import get_logger
+from qrap_core.pipeline import mark_failed
+
+log = get_logger(__name__)
+SCHEDULER = Actor(subject="qrap-scheduler", kind="system")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +56,10 @@ def sweep(uow: UnitOfWork, *, queued_grace_seconds: int, batch: int = 100) -> Sw
     ).all()
     requeued = failed = 0
     for run in runs:
-        if run.status == AssessmentStatus.IN_PROGRESS and run.attempts >= run.max_attempts:
-            _fail(uow, run, f"gave up after {run.attempts} attempts (lease expired)")
+        if run.attempts >= run.max_attempts:
+            # Nobody may claim it again (the claim checks attempts), so end it here.
+            reason = "lease expired" if run.status == AssessmentStatus.IN_PROGRESS else "queued"
+            mark_failed(uow, run, f"gave up after {run.attempts} attempts ({reason})", now)
             failed += 1
             continue
         if run.status == AssessmentStatus.QUEUED:
@@ -57,21 +67,34 @@ def sweep(uow: UnitOfWork, *, queued_grace_seconds: int, batch: int = 100) -> Sw
             run.queued_at = now
         uow.defer(RUN_TASK, queue=RUN_QUEUE, run_id=str(run.id))
         requeued += 1
+    if requeued or failed:
+        log.info("sweep.done", requeued=requeued, failed=failed)
     return SweepResult(requeued, failed)
 
 
-def _fail(uow: UnitOfWork, run: AssessmentRun, error: str) -> None:
-    now = utcnow()
-    run.status = AssessmentStatus.FAILED
-    run.error = error
-    run.completed_at = now
-    run.lease_owner = None
-    assessment = uow.session.get_one(Assessment, run.assessment_id)
-    assessment.status = AssessmentStatus.FAILED
-    assessment.error = error
-    assessment.completed_at = now
-    audit.record(
-        uow, audit.SYSTEM, "assessment.run.failed", "assessment", assessment.id,
-        organization_id=assessment.organization_id,
-        details={"run_id": str(run.id), "error": error},
-    )  # fmt: skip
+def start_due_schedules(uow: UnitOfWork, *, now: datetime | None = None, batch: int = 100) -> int:
+    """Queue a run of every scheduled assessment that is due; return how many were queued.
+
+    A due assessment whose previous run is still queued or running gets no second run: that
+    slot is skipped and the next one computed, so runs of one assessment never overlap.
+    """
+    now = now or utcnow()
+    due = uow.session.scalars(
+        select(Assessment)
+        .where(Assessment.schedule.is_not(None), Assessment.next_run_at <= now)
+        .order_by(Assessment.next_run_at)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    ).all()
+    started = 0
+    for assessment in due:
+        expression = assessment.schedule or ""
+        assessment.next_run_at = schedule.next_due(expression, now)
+        if assessment.status in ACTIVE_STATUSES or assessment.status == AssessmentStatus.ARCHIVED:
+            log.info("schedule.skipped", assessment_id=str(assessment.id), status=assessment.status)
+            continue
+        if not (assessment.target_assets or assessment.targets):
+            continue
+        assessment_service.start_run(uow, SCHEDULER, assessment)
+        started += 1
+    return started

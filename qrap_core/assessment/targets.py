@@ -4,19 +4,33 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Literal
+import uuid
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from qrap_core.errors import InvalidTarget
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_DEFAULT_PORTS = {"https": 443, "tls": 443}
+_DEFAULT_PORTS = {"https": 443, "tls": 443, "ssh": 22}
 
 
 class _Target(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _probe_host(value: str) -> str:
+    reason = _never_probed(value)
+    if reason is not None:
+        raise ValueError(f"{value} ({reason}) is never probed")
+    return value
+
+
+def _never_probed(host: str) -> str | None:
+    from qrap_core.netpolicy import never_probed  # netpolicy imports this module
+
+    return never_probed(host)
 
 
 class TlsTarget(_Target):
@@ -25,9 +39,46 @@ class TlsTarget(_Target):
     port: int = Field(default=443, ge=1, le=65535)
     sni: str | None = Field(default=None, max_length=253)
 
+    _host = field_validator("host")(_probe_host)
+
     def label(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
+
+
+class SshTarget(_Target):
+    type: Literal["ssh"] = "ssh"
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(default=22, ge=1, le=65535)
+
+    _host = field_validator("host")(_probe_host)
+
+    def label(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+class CbomTarget(_Target):
+    """A CycloneDX 1.6 CBOM: inline (``document``) or uploaded earlier (``artifact_id``)."""
+
+    type: Literal["cbom"] = "cbom"
+    name: str | None = Field(default=None, max_length=255)
+    document: dict[str, Any] | None = None
+    artifact_id: uuid.UUID | None = None
+
+    def label(self) -> str:
+        return self.name or "cbom"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CbomTarget:
+        if (self.document is None) == (self.artifact_id is None):
+            raise ValueError("give exactly one of 'document' and 'artifact_id'")
+        if self.document is not None:
+            # Checked here so that a bad inline document is refused at submission (400).
+            from qrap_core.discovery.cbom import check_document  # cbom imports this module
+
+            check_document(self.document)
+        return self
 
 
 class CertificateTarget(_Target):
@@ -61,7 +112,10 @@ class InventoryTarget(_Target):
         return self.name or "inventory"
 
 
-Target = Annotated[TlsTarget | CertificateTarget | InventoryTarget, Field(discriminator="type")]
+Target = Annotated[
+    TlsTarget | SshTarget | CertificateTarget | InventoryTarget | CbomTarget,
+    Field(discriminator="type"),
+]
 TARGET_ADAPTER: TypeAdapter[Target] = TypeAdapter(Target)
 TARGET_LIST_ADAPTER: TypeAdapter[list[Target]] = TypeAdapter(list[Target])
 
@@ -86,8 +140,9 @@ def is_host(value: str) -> bool:
     return True
 
 
-def parse_target_string(raw: str) -> TlsTarget:
-    """Turn ``host[:port]``, ``[v6]:port``, ``https://host`` or ``tls://host:port`` into a target.
+def parse_target_string(raw: str) -> TlsTarget | SshTarget:
+    """Turn ``host[:port]``, ``[v6]:port``, ``https://host``, ``tls://host:port`` or
+    ``ssh://host[:port]`` into a target.
 
     Raises InvalidTarget for anything else (including schemes we do not probe).
     """
@@ -99,7 +154,7 @@ def parse_target_string(raw: str) -> TlsTarget:
         scheme = parts.scheme.lower()
         if scheme not in _DEFAULT_PORTS:
             raise InvalidTarget(
-                f"unsupported target scheme {scheme!r} in {raw!r}: use https:// or tls://"
+                f"unsupported target scheme {scheme!r} in {raw!r}: use https://, tls:// or ssh://"
             )
         try:
             port = parts.port or _DEFAULT_PORTS[scheme]
@@ -108,13 +163,25 @@ def parse_target_string(raw: str) -> TlsTarget:
         host = parts.hostname or ""
         if parts.username or parts.password:
             raise InvalidTarget(f"credentials are not allowed in target {raw!r}")
+        if scheme == "ssh":
+            if not is_host(host):
+                raise InvalidTarget(f"{raw!r} does not name a host")
+            _refuse_never_probed(host, raw)
+            return SshTarget(host=host, port=port)
     else:
         host, port = _split_host_port(text, raw)
     if not is_host(host):
         raise InvalidTarget(f"{raw!r} is neither a host name, an IP address nor a URL")
     if not 1 <= port <= 65535:
         raise InvalidTarget(f"port out of range in {raw!r}")
+    _refuse_never_probed(host, raw)
     return TlsTarget(host=host, port=port)
+
+
+def _refuse_never_probed(host: str, raw: str) -> None:
+    reason = _never_probed(host)
+    if reason is not None:
+        raise InvalidTarget(f"{raw!r} ({reason}) is never probed")
 
 
 def _split_host_port(text: str, raw: str) -> tuple[str, int]:

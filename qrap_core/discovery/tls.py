@@ -1,65 +1,68 @@
-"""TLS probe: real handshakes against a vetted address, reported as crypto assets.
+"""TLS probe: real handshakes and raw ClientHellos against a vetted address.
 
-One handshake with the client's defaults gives the negotiated version, cipher, group and
-certificate chain. Then one handshake per protocol version, pinned to that version with every
-cipher offered (``@SECLEVEL=0``), tells which versions the server accepts. pyOpenSSL (its
-bundled OpenSSL) drives both; for a version it cannot speak, Python's ``ssl`` (the system
-OpenSSL) is the fallback, and a version neither can speak is "not_tested", never "rejected".
+Per endpoint, all over asyncio so that many endpoints are probed at once:
+
+1. One full handshake with pyOpenSSL's defaults (its bundled OpenSSL offers X25519MLKEM768)
+   gives the negotiated version, cipher and group and the certificate chain. It is driven
+   through memory BIOs, so it needs no thread.
+2. One raw ClientHello per version (SSLv3 to TLS 1.3), each offering every suite we know for
+   that version: the version is accepted when the ServerHello names it.
+3. Per accepted version, the suites it accepts: offer all, remove the server's choice, repeat
+   until it refuses (what sslyze and testssl.sh do, but reading only the ServerHello).
+4. Per key-exchange group, one TLS 1.3 ClientHello whose supported_groups holds only that
+   group and whose key_share is empty: a HelloRetryRequest (or ServerHello) naming the group
+   means accepted, a refusal alert means not (KNOWLEDGE.md). Anything else is "not_tested",
+   never "rejected".
+
+An unreachable endpoint is a target error with no assets; a reachable one that refuses every
+version is one too, since nothing was learned about its cryptography.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import ipaddress
-import selectors
-import socket
 import ssl
-import time
-import warnings
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, cast
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from OpenSSL import SSL
 
 from qrap_core.assessment.targets import TlsTarget, is_hostname
 from qrap_core.discovery.certificate import certificate_assets
+from qrap_core.discovery.tls_hello import (
+    GROUPS,
+    GROUPS_BY_CODE,
+    GROUPS_BY_NAME,
+    REFUSALS,
+    Dialer,
+    Group,
+    ServerReply,
+    client_hello,
+    exchange,
+)
+from qrap_core.discovery.tls_suites import CIPHER_SUITES, LEGACY_SUITES, TLS13_SUITES, suite_name
 from qrap_core.discovery.types import CryptoAsset, TargetResult
 from qrap_core.enums import Usage
 from qrap_core.errors import InvalidTarget, TargetNotAllowed
 from qrap_core.netpolicy import NetworkPolicy, ResolutionError
 
-VersionStatus = Literal["accepted", "rejected", "not_tested"]
+Status = Literal["accepted", "rejected", "not_tested"]
+KexVerdict = Literal["pq-only", "hybrid-pq", "legacy-pq-draft", "classical-only", "not-tested"]
 VERSIONS = ("SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
-_PYOPENSSL_VERSIONS = {
-    "SSLv3": SSL.SSL3_VERSION,
-    "TLSv1.0": SSL.TLS1_VERSION,
-    "TLSv1.1": SSL.TLS1_1_VERSION,
-    "TLSv1.2": SSL.TLS1_2_VERSION,
-    "TLSv1.3": SSL.TLS1_3_VERSION,
-}
-_STDLIB_VERSIONS = {
-    "SSLv3": (ssl.HAS_SSLv3, ssl.TLSVersion.SSLv3),
-    "TLSv1.0": (ssl.HAS_TLSv1, ssl.TLSVersion.TLSv1),
-    "TLSv1.1": (ssl.HAS_TLSv1_1, ssl.TLSVersion.TLSv1_1),
-    "TLSv1.2": (ssl.HAS_TLSv1_2, ssl.TLSVersion.TLSv1_2),
-    "TLSv1.3": (ssl.HAS_TLSv1_3, ssl.TLSVersion.TLSv1_3),
-}
-# Every cipher, even NULL and export ones, so that "rejected" means the version, not our offer.
-_EVERY_CIPHER = "ALL:COMPLEMENTOFALL:@SECLEVEL=0"
-_FS_PREFIXES = ("ECDHE-", "DHE-", "EDH-", "ADH-", "AECDH-", "TLS_ECDHE_", "TLS_DHE_")
-_DH_PREFIXES = ("DHE-", "EDH-", "ADH-", "TLS_DHE_")
-_ECDH_PREFIXES = ("ECDHE-", "AECDH-", "TLS_ECDHE_")
-
+# Connections one endpoint may have open at once: enough to finish quickly, few enough that a
+# production server does not see a flood.
+PER_TARGET_CONNECTIONS = 6
+DEFAULT_CONCURRENCY = 256
 
 # Key: the name in lower case, as OpenSSL spellings vary ("x25519", "prime256v1", "P-256").
-_GROUPS: dict[str, tuple[str, str, int | None]] = {
+_GROUP_INFO: dict[str, tuple[str, str, int | None]] = {
     "x25519": ("X25519", "ECDH", 256),
     "x448": ("X448", "ECDH", 448),
     **dict.fromkeys(("secp256r1", "prime256v1", "p-256"), ("secp256r1", "ECDH", 256)),
@@ -83,10 +86,6 @@ class _UnreachableError(Exception):
     """No TLS conversation happened: TCP failed or the server never answered in time."""
 
 
-class _NotTestableError(Exception):
-    """This client library cannot speak the version at all."""
-
-
 class _RejectedError(Exception):
     """The server answered and the handshake failed (alert, reset, EOF, not TLS)."""
 
@@ -98,63 +97,111 @@ class _Handshake:
     bits: int | None
     group: str | None
     chain: list[x509.Certificate] = field(default_factory=list)
+    dh_bits: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Endpoint:
-    address: str
-    port: int
-    sni: str | None
-    timeout: float
+@dataclass(slots=True)
+class _Suite:
+    name: str
+    versions: list[str] = field(default_factory=list)
+    dh_bits: int | None = None
+
+
+@dataclass(slots=True)
+class _Findings:
+    """What the raw probes learned about one endpoint."""
+
+    versions: dict[str, Status] = field(default_factory=dict)
+    version_notes: dict[str, str] = field(default_factory=dict)
+    first_reply: dict[str, ServerReply] = field(default_factory=dict)
+    suites: dict[str, list[int]] = field(default_factory=dict)
+    dh_bits: dict[int, int] = field(default_factory=dict)
+    groups: dict[str, Status] = field(default_factory=dict)
+    group_notes: dict[str, str] = field(default_factory=dict)
 
 
 def probe(
     target: TlsTarget, *, policy: NetworkPolicy, timeout: float = 5.0, now: datetime
 ) -> TargetResult:
-    """Handshake with ``target`` and describe what it negotiates and accepts.
+    """Synchronous ``probe_async`` for one target (tests, scripts)."""
+    return asyncio.run(probe_async(target, policy=policy, timeout=timeout, now=now))
 
-    Resolves once through ``policy`` and dials only that address. ``timeout`` bounds each
-    connect and each handshake. Any failure to get one TLS handshake (policy, DNS, TCP,
-    every version refused) is a TargetResult with status "error" and no assets.
+
+async def probe_async(
+    target: TlsTarget,
+    *,
+    policy: NetworkPolicy,
+    timeout: float = 5.0,
+    now: datetime,
+    limit: asyncio.Semaphore | None = None,
+    test_groups: bool = True,
+    enumerate_suites: bool = True,
+) -> TargetResult:
+    """Describe what ``target`` negotiates and accepts.
+
+    Resolves once through ``policy`` (in a thread: getaddrinfo blocks) and dials only that
+    address. ``timeout`` bounds each connect and each answer; ``limit`` caps connections
+    across every endpoint probed concurrently.
     """
     label = target.label()
     sni = target.sni or (None if _is_ip(target.host) else target.host)
     if sni is not None and not is_hostname(sni):
         return TargetResult.failed(label, "tls", f"SNI {sni!r} is not a host name")
     try:
-        address = policy.resolve(target.host, target.port)
+        if _is_ip(target.host):
+            address = policy.resolve(target.host, target.port)
+        else:
+            address = await asyncio.to_thread(policy.resolve, target.host, target.port)
     except (TargetNotAllowed, InvalidTarget) as exc:
         return TargetResult.failed(label, "tls", exc.message)
     except ResolutionError as exc:
         return TargetResult.failed(label, "tls", str(exc))
-    endpoint = _Endpoint(address, target.port, sni, timeout)
+    shared = limit or asyncio.Semaphore(DEFAULT_CONCURRENCY)
+    dialer = _TargetDialer(Dialer(address, target.port, timeout, shared))
 
     default_error = None
     try:
-        default: _Handshake | None = _pyopenssl_handshake(endpoint, None)
+        default: _Handshake | None = await _full_handshake(dialer, sni)
     except _UnreachableError as exc:
         return TargetResult.failed(label, "tls", f"cannot connect to {label} ({address}): {exc}")
     except _RejectedError as exc:
         default, default_error = None, str(exc)
 
-    versions: dict[str, VersionStatus] = {}
-    accepted: dict[str, _Handshake] = {}
-    for name in VERSIONS:
-        versions[name], handshake = _probe_version(endpoint, name)
-        if handshake is not None:
-            accepted[name] = handshake
-    # The default handshake may use a legacy-free client profile that the server refuses;
-    # then the newest version it accepted stands in for "negotiated".
-    negotiated = default or next((accepted[v] for v in reversed(VERSIONS) if v in accepted), None)
-    if negotiated is None:
+    found = _Findings()
+    await _probe_versions(dialer, sni, found)
+    if default is not None:
+        # A completed handshake is proof, whatever a raw hello at that version said.
+        found.versions[default.version] = "accepted"
+    accepted_versions = [v for v in VERSIONS if found.versions.get(v) == "accepted"]
+    if not accepted_versions:
         return TargetResult.failed(
             label, "tls", f"TLS handshake failed on every version: {default_error}"
         )
-    versions[negotiated.version] = "accepted"
-    accepted.setdefault(negotiated.version, negotiated)
-
-    assets = _assets(negotiated, accepted, location=label)
-    assets.extend(certificate_assets(negotiated.chain, location=label, now=now))
+    jobs: list[Awaitable[None]] = []
+    if enumerate_suites:
+        jobs += [_enumerate_suites(dialer, sni, v, found) for v in accepted_versions]
+    else:
+        for version in accepted_versions:
+            reply = found.first_reply.get(version)
+            found.suites[version] = [reply.cipher_suite] if reply and reply.cipher_suite else []
+    await asyncio.gather(*jobs)
+    if test_groups:
+        await _probe_groups(dialer, sni, found)
+    else:
+        found.groups = {g.name: "not_tested" for g in GROUPS}
+        found.group_notes = dict.fromkeys(found.groups, "group tests were not requested")
+    negotiated = default or _negotiated_from_raw(found, accepted_versions)
+    if negotiated.group is not None:
+        known = GROUPS_BY_NAME.get(_group_key(negotiated.group))
+        if known is not None:
+            found.groups[known.name] = "accepted"
+            found.group_notes.pop(known.name, None)
+    if not negotiated.chain:
+        negotiated = replace(negotiated, chain=_raw_chain(found))
+    chain = negotiated.chain
+    verdict = key_exchange_verdict(found.groups, found.versions)
+    assets = _assets(negotiated, found, verdict, location=label)
+    assets.extend(certificate_assets(chain, location=label, now=now))
     return TargetResult(
         target=label,
         type="tls",
@@ -166,32 +213,340 @@ def probe(
             "negotiated_version": negotiated.version,
             "cipher": negotiated.cipher,
             "group": negotiated.group,
-            "versions": versions,
+            "versions": found.versions,
+            "cipher_suites": {
+                v: [suite_name(c) for c in found.suites.get(v, [])] for v in accepted_versions
+            },
+            "groups": found.groups,
+            "key_exchange": verdict,
+            **({"notes": _notes(found)} if _notes(found) else {}),
         },
     )
 
 
-def _probe_version(endpoint: _Endpoint, name: str) -> tuple[VersionStatus, _Handshake | None]:
-    attempt: Callable[[], _Handshake]
-    if _pyopenssl_speaks(name):
-        attempt = functools.partial(_pyopenssl_handshake, endpoint, name)
-    elif _stdlib_speaks(name):
-        attempt = functools.partial(_stdlib_handshake, endpoint, name)
+@dataclass(slots=True)
+class _TargetDialer:
+    """The vetted endpoint; its connections count against its own and the shared limit."""
+
+    dialer: Dialer
+    own: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(PER_TARGET_CONNECTIONS)
+    )
+
+
+async def _hello(
+    dialer: _TargetDialer, hello: bytes, *, want_certificate: bool = False
+) -> ServerReply:
+    async with dialer.own:
+        try:
+            return await exchange(dialer.dialer, hello, want_certificate=want_certificate)
+        except TimeoutError:
+            return ServerReply("timeout", error="connection timed out")
+        except OSError as exc:
+            return ServerReply("closed", error=exc.strerror or str(exc))
+
+
+# --- versions and suites -------------------------------------------------------------------
+
+
+def _version_hello(version: str, suites: Sequence[int], sni: str | None) -> bytes:
+    if version == "TLSv1.3":
+        # No key share: the server answers with a HelloRetryRequest that already names the
+        # version and suite, and spends no signature on a handshake we abandon anyway.
+        groups = [g.code for g in GROUPS if g.kind == "classical"]
+        return client_hello(version, suites, sni=sni, groups=groups, key_shares=[])
+    return client_hello(version, suites, sni=sni)
+
+
+async def _probe_versions(dialer: _TargetDialer, sni: str | None, found: _Findings) -> None:
+    async def one(version: str) -> None:
+        offer = TLS13_SUITES if version == "TLSv1.3" else LEGACY_SUITES
+        reply = await _hello(
+            dialer, _version_hello(version, offer, sni), want_certificate=version != "TLSv1.3"
+        )
+        if reply.answered and reply.version == version:
+            found.versions[version] = "accepted"
+            found.first_reply[version] = reply
+            if reply.dh_bits and reply.cipher_suite is not None:
+                found.dh_bits[reply.cipher_suite] = reply.dh_bits
+        elif reply.answered or (reply.kind == "alert" and reply.alert in REFUSALS):
+            # A ServerHello for another version is the server saying "not this one".
+            found.versions[version] = "rejected"
+        else:
+            found.versions[version] = "not_tested"
+            found.version_notes[version] = reply.error or reply.kind
+
+    await asyncio.gather(*(one(v) for v in VERSIONS))
+    answered = any(s == "accepted" for s in found.versions.values())
+    for version, note in list(found.version_notes.items()):
+        # A TLS server that answers other offers and hangs up on this one refuses it; a
+        # silent or confused endpoint proves nothing.
+        if answered and note.startswith(("connection closed", "Connection reset")):
+            found.versions[version] = "rejected"
+            del found.version_notes[version]
+
+
+async def _enumerate_suites(
+    dialer: _TargetDialer, sni: str | None, version: str, found: _Findings
+) -> None:
+    offer = list(TLS13_SUITES if version == "TLSv1.3" else LEGACY_SUITES)
+    chosen: list[int] = []
+    first = found.first_reply.get(version)
+    if first is not None and first.cipher_suite in offer:
+        chosen.append(first.cipher_suite)
+        offer.remove(first.cipher_suite)
+    while offer:
+        reply = await _hello(
+            dialer, _version_hello(version, offer, sni), want_certificate=version != "TLSv1.3"
+        )
+        suite = reply.cipher_suite
+        if not (reply.answered and reply.version == version) or suite is None or suite not in offer:
+            break
+        chosen.append(suite)
+        offer.remove(suite)
+        if reply.dh_bits:
+            found.dh_bits[suite] = reply.dh_bits
+    found.suites[version] = chosen
+
+
+# --- key-exchange groups -------------------------------------------------------------------
+
+
+async def _probe_groups(dialer: _TargetDialer, sni: str | None, found: _Findings) -> None:
+    tls13 = found.versions.get("TLSv1.3")
+    if tls13 == "accepted":
+        await asyncio.gather(*(_probe_group_tls13(dialer, sni, g, found) for g in GROUPS))
+        return
+    legacy = [v for v in VERSIONS[1:4] if found.versions.get(v) == "accepted"]
+    for group in GROUPS:
+        if tls13 == "rejected" and not group.tls12:
+            # Hybrid and ML-KEM groups exist only in TLS 1.3, which this server refuses.
+            found.groups[group.name] = "rejected" if group.kind != "classical" else "not_tested"
+            if group.kind == "classical":
+                found.group_notes[group.name] = "finite-field groups are only probed in TLS 1.3"
+            else:
+                found.group_notes[group.name] = "TLS 1.3 is not accepted"
+        elif tls13 != "rejected":
+            found.groups[group.name] = "not_tested"
+            found.group_notes[group.name] = "TLS 1.3 could not be tested"
+    if tls13 != "rejected":
+        return
+    ecdhe = [c for c in LEGACY_SUITES if "_ECDHE_" in CIPHER_SUITES[c]]
+    accepted_ecdhe = any(
+        "_ECDHE_" in CIPHER_SUITES.get(c, "") for v in legacy for c in found.suites.get(v, [])
+    )
+    for group in (g for g in GROUPS if g.tls12):
+        if not accepted_ecdhe:
+            found.groups[group.name] = "rejected"
+            found.group_notes[group.name] = "no ECDHE suite is accepted"
+    if accepted_ecdhe:
+        version = legacy[-1]
+        await asyncio.gather(
+            *(_probe_group_tls12(dialer, sni, version, ecdhe, g, found) for g in GROUPS if g.tls12)
+        )
+
+
+async def _probe_group_tls13(
+    dialer: _TargetDialer, sni: str | None, group: Group, found: _Findings
+) -> None:
+    hello = client_hello("TLSv1.3", TLS13_SUITES, sni=sni, groups=[group.code], key_shares=[])
+    _record_group(group, await _hello(dialer, hello), found, "TLSv1.3")
+
+
+async def _probe_group_tls12(
+    dialer: _TargetDialer,
+    sni: str | None,
+    version: str,
+    suites: list[int],
+    group: Group,
+    found: _Findings,
+) -> None:
+    hello = client_hello(version, suites, sni=sni, groups=[group.code])
+    _record_group(group, await _hello(dialer, hello, want_certificate=True), found, version)
+
+
+def _record_group(group: Group, reply: ServerReply, found: _Findings, version: str) -> None:
+    if reply.answered and reply.version == version and reply.group in (group.code, None):
+        # TLS 1.2 ServerHellos name no group: the ECDHE suite was only possible with ours.
+        found.groups[group.name] = "accepted"
+    elif reply.answered and reply.group is not None and reply.group != group.code:
+        found.groups[group.name] = "not_tested"
+        found.group_notes[group.name] = f"server answered with another group (0x{reply.group:04x})"
+    elif reply.kind == "alert" and reply.alert in REFUSALS:
+        found.groups[group.name] = "rejected"
     else:
-        return "not_tested", None
-    try:
-        return "accepted", attempt()
-    except _RejectedError:
-        return "rejected", None
-    except _NotTestableError:
-        return "not_tested", None
-    except _UnreachableError:
-        # A refused connection or a silent server proves nothing about the version.
-        return "not_tested", None
+        found.groups[group.name] = "not_tested"
+        found.group_notes[group.name] = reply.error or reply.kind
+
+
+def key_exchange_verdict(groups: dict[str, Status], versions: dict[str, Status]) -> dict[str, Any]:
+    """The post-quantum verdict of an endpoint's key exchange.
+
+    ``pq-only``: only pure ML-KEM groups are accepted. ``hybrid-pq``: a standard hybrid (or
+    ML-KEM alongside other groups) is accepted; ``classical_fallback`` says whether classical
+    key exchange is still accepted too (a classical TLS 1.3 group, or any TLS 1.2 and older
+    handshake, which has no PQ groups). ``legacy-pq-draft``: the only PQ group accepted is the
+    obsolete X25519Kyber768Draft00. ``classical-only``: every PQ group was tested and refused.
+    ``not-tested``: some PQ group could not be tested and none was accepted.
+    """
+    by_kind: dict[str, dict[str, Status]] = {}
+    for group in GROUPS:
+        by_kind.setdefault(group.kind, {})[group.name] = groups.get(group.name, "not_tested")
+
+    def accepted(kind: str) -> list[str]:
+        return [name for name, s in by_kind.get(kind, {}).items() if s == "accepted"]
+
+    hybrid, pure, draft = accepted("hybrid"), accepted("pq"), accepted("legacy-pq-draft")
+    classical = accepted("classical")
+    legacy_versions = [v for v in VERSIONS[:4] if versions.get(v) == "accepted"]
+    fallback = bool(classical or legacy_versions)
+    pq_statuses = [s for k in ("hybrid", "pq") for s in by_kind.get(k, {}).values()]
+    verdict: KexVerdict
+    if (hybrid or pure) and not hybrid and not classical and not draft and not legacy_versions:
+        verdict = "pq-only"
+    elif hybrid or pure:
+        verdict = "hybrid-pq"
+    elif draft:
+        verdict = "legacy-pq-draft"
+    elif pq_statuses and all(s == "rejected" for s in pq_statuses):
+        verdict = "classical-only"
+    else:
+        verdict = "not-tested"
+    return {
+        "verdict": verdict,
+        "classical_fallback": fallback if verdict in ("hybrid-pq", "legacy-pq-draft") else None,
+        "pq_groups": hybrid + pure,
+        "legacy_pq_groups": draft,
+        "classical_groups": classical,
+        "not_tested_groups": [name for name, s in groups.items() if s == "not_tested"],
+    }
+
+
+# --- the full handshake (pyOpenSSL over asyncio) ------------------------------------------
+
+
+async def _full_handshake(dialer: _TargetDialer, sni: str | None) -> _Handshake:
+    """A complete handshake with the bundled OpenSSL's client defaults, for chain and group."""
+    context = SSL.Context(SSL.TLS_CLIENT_METHOD)
+    endpoint = dialer.dialer
+    async with dialer.own, endpoint.limit:
+        try:
+            async with asyncio.timeout(endpoint.timeout):
+                reader, writer = await asyncio.open_connection(endpoint.address, endpoint.port)
+        except TimeoutError as exc:
+            raise _UnreachableError("connection timed out") from exc
+        except OSError as exc:
+            raise _UnreachableError(exc.strerror or str(exc)) from exc
+        conn = SSL.Connection(context, None)
+        conn.set_connect_state()
+        if sni is not None:
+            conn.set_tlsext_host_name(sni.encode("idna"))
+        try:
+            async with asyncio.timeout(endpoint.timeout):
+                await _drive(conn, reader, writer)
+            handshake = _Handshake(
+                version=_normalize_version(conn.get_protocol_version_name()),
+                cipher=_standard_cipher_name(conn.get_cipher_name() or "unknown"),
+                bits=conn.get_cipher_bits(),
+                group=conn.get_group_name(),
+                chain=_parse_chain(c.to_cryptography for c in conn.get_peer_cert_chain() or []),
+            )
+            with contextlib.suppress(SSL.Error):
+                conn.shutdown()  # a close_notify keeps server logs quiet; no need to wait
+                writer.write(conn.bio_read(65536))
+            return handshake
+        except TimeoutError as exc:
+            raise _UnreachableError("TLS handshake timed out") from exc
+        except SSL.Error as exc:
+            raise _RejectedError(_ssl_message(exc)) from exc
+        except (OSError, EOFError) as exc:
+            raise _RejectedError(str(exc) or "connection closed during the handshake") from exc
+        finally:
+            writer.close()  # flushes the close_notify; nothing to wait for
+
+
+async def _drive(
+    conn: SSL.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    while True:
+        try:
+            conn.do_handshake()
+            done = True
+        except SSL.WantReadError:
+            done = False
+        with contextlib.suppress(SSL.WantReadError):
+            outgoing = conn.bio_read(65536)
+            writer.write(outgoing)
+            await writer.drain()
+        if done:
+            return
+        data = await reader.read(65536)
+        if not data:
+            raise EOFError("connection closed during the handshake")
+        conn.bio_write(data)
+
+
+def _ssl_message(exc: SSL.Error) -> str:
+    queue = exc.args[0] if exc.args and isinstance(exc.args[0], list) else []
+    reasons = [str(err[2]) for err in queue if isinstance(err, tuple) and len(err) > 2]
+    return "; ".join(reasons) or "TLS handshake failed"
+
+
+@functools.cache
+def _openssl_to_iana() -> dict[str, str]:
+    """OpenSSL cipher names ("ECDHE-RSA-AES128-GCM-SHA256") to IANA ones, via their codes."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    with contextlib.suppress(ssl.SSLError):
+        context.set_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")
+    names = {}
+    for cipher in context.get_ciphers():
+        code = int(cipher["id"]) & 0xFFFF
+        if code in CIPHER_SUITES:
+            names[str(cipher["name"])] = CIPHER_SUITES[code]
+    return names
+
+
+def _standard_cipher_name(name: str) -> str:
+    return _openssl_to_iana().get(name, name)
+
+
+# --- from raw replies to assets ------------------------------------------------------------
+
+
+def _negotiated_from_raw(found: _Findings, accepted: list[str]) -> _Handshake:
+    """When the library handshake failed: the newest accepted version and its first suite."""
+    version = accepted[-1]
+    reply = found.first_reply.get(version)
+    suites = found.suites.get(version) or []
+    code = suites[0] if suites else (reply.cipher_suite if reply else None)
+    group = GROUPS_BY_CODE.get(reply.group) if reply and reply.group is not None else None
+    return _Handshake(
+        version=version,
+        cipher=suite_name(code) if code is not None else "unknown",
+        bits=_suite_bits(suite_name(code)) if code is not None else None,
+        group=group.name if group else None,
+        dh_bits=found.dh_bits.get(code) if code is not None else None,
+    )
+
+
+def _raw_chain(found: _Findings) -> list[x509.Certificate]:
+    for version in reversed(VERSIONS):
+        reply = found.first_reply.get(version)
+        if reply is not None and reply.certificates:
+            return _parse_chain(
+                functools.partial(x509.load_der_x509_certificate, der) for der in reply.certificates
+            )
+    return []
+
+
+def _notes(found: _Findings) -> dict[str, str]:
+    notes = {f"version {v}": n for v, n in found.version_notes.items()}
+    notes.update({f"group {g}": n for g, n in found.group_notes.items()})
+    return notes
 
 
 def _assets(
-    negotiated: _Handshake, accepted: dict[str, _Handshake], *, location: str
+    negotiated: _Handshake, found: _Findings, verdict: dict[str, Any], *, location: str
 ) -> list[CryptoAsset]:
     assets = [
         CryptoAsset(
@@ -201,42 +556,112 @@ def _assets(
             usage=Usage.PROTOCOL,
             algorithm=version,
             protocol=version,
-            details={"negotiated": version == negotiated.version},
+            details={"negotiated": version == negotiated.version, "accepted": True},
         )
         for version in VERSIONS
-        if version in accepted
+        if found.versions.get(version) == "accepted"
     ]
-    # The negotiated cipher first, then one per other cipher an accepted version chose, so
-    # RC4, 3DES or CBC suites that only old versions reach stay visible.
-    seen: set[str] = set()
-    for handshake in (negotiated, *(accepted[v] for v in reversed(VERSIONS) if v in accepted)):
-        if handshake.cipher in seen:
-            continue
-        seen.add(handshake.cipher)
-        assets.append(
-            CryptoAsset(
-                kind="cipher_suite",
-                name=handshake.cipher,
-                location=location,
-                usage=Usage.ENCRYPTION,
-                algorithm=handshake.cipher,
-                protocol=handshake.version,
-                details={
-                    "bits": handshake.bits,
-                    "forward_secrecy": _forward_secrecy(handshake),
-                },
-            )
-        )
-    assets.append(_key_exchange(negotiated, location=location))
+    assets.extend(_suite_assets(negotiated, found, location=location))
+    assets.extend(_kex_assets(negotiated, found, verdict, location=location))
     return assets
 
 
-def _key_exchange(handshake: _Handshake, *, location: str) -> CryptoAsset:
+def _suite_assets(negotiated: _Handshake, found: _Findings, *, location: str) -> list[CryptoAsset]:
+    """One asset per accepted suite (the negotiated one first), at its newest version."""
+    suites: dict[str, _Suite] = {}
+    for version in reversed(VERSIONS):
+        for code in found.suites.get(version, []):
+            entry = suites.setdefault(suite_name(code), _Suite(suite_name(code)))
+            entry.versions.append(version)
+            entry.dh_bits = entry.dh_bits or found.dh_bits.get(code)
+    if negotiated.cipher not in suites:
+        suites[negotiated.cipher] = _Suite(negotiated.cipher, [negotiated.version])
+    order = [negotiated.cipher] + [name for name in suites if name != negotiated.cipher]
+    assets = []
+    for name in order:
+        suite = suites[name]
+        profile = classify_suite(name, tls13=suite.versions[0] == "TLSv1.3")
+        details: dict[str, Any] = {
+            "bits": negotiated.bits if name == negotiated.cipher and negotiated.bits else None,
+            "forward_secrecy": profile["forward_secrecy"],
+            "aead": profile["aead"],
+            "weaknesses": profile["weaknesses"],
+            "versions": sorted(suite.versions, key=VERSIONS.index),
+            "negotiated": name == negotiated.cipher,
+        }
+        if details["bits"] is None:
+            details["bits"] = _suite_bits(name)
+        if suite.dh_bits:
+            details["dh_bits"] = suite.dh_bits
+        assets.append(
+            CryptoAsset(
+                kind="cipher_suite",
+                name=name,
+                location=location,
+                usage=Usage.ENCRYPTION,
+                algorithm=name,
+                protocol=suite.versions[0],
+                details=details,
+            )
+        )
+    return assets
+
+
+def _kex_assets(
+    negotiated: _Handshake, found: _Findings, verdict: dict[str, Any], *, location: str
+) -> list[CryptoAsset]:
+    """The negotiated key exchange, every accepted PQ group, and the classical fallback.
+
+    Accepted classical groups beyond those are listed in the target's details only: one
+    finding per curve a server also accepts would bury the one that matters.
+    """
+    assets = [_key_exchange(negotiated, location=location, negotiated=True)]
+    seen = {assets[0].name}
+    for name in (*verdict["pq_groups"], *verdict["legacy_pq_groups"]):
+        algorithm, family, size = describe_group(name)
+        if algorithm in seen:
+            continue
+        seen.add(algorithm)
+        assets.append(_group_asset(algorithm, family, size, name, location, negotiated=False))
+    negotiated_pq = assets[0].details["pqc"]
+    if negotiated_pq and verdict["classical_fallback"] and verdict["classical_groups"]:
+        name = verdict["classical_groups"][0]
+        algorithm, family, size = describe_group(name)
+        if algorithm not in seen:
+            fallback = _group_asset(algorithm, family, size, name, location, negotiated=False)
+            fallback.details["fallback"] = True
+            assets.append(fallback)
+    return assets
+
+
+def _group_asset(
+    algorithm: str, family: str, size: int | None, group: str, location: str, *, negotiated: bool
+) -> CryptoAsset:
+    return CryptoAsset(
+        kind="key_exchange",
+        name=algorithm,
+        location=location,
+        usage=Usage.KEY_ESTABLISHMENT,
+        algorithm=algorithm,
+        family=family,
+        key_size=size,
+        protocol="TLSv1.3",
+        details={
+            "group": group,
+            "hybrid_pqc": family == "hybrid",
+            "pqc": family in ("hybrid", "ML-KEM"),
+            "negotiated": negotiated,
+        },
+    )
+
+
+def _key_exchange(handshake: _Handshake, *, location: str, negotiated: bool) -> CryptoAsset:
+    cipher = handshake.cipher.upper()
     if handshake.group is not None:
         algorithm, family, key_size = describe_group(handshake.group)
-    elif handshake.cipher.startswith(_DH_PREFIXES):
-        algorithm, family, key_size = "DH", "DH", None
-    elif handshake.cipher.startswith(_ECDH_PREFIXES):
+    elif "_DHE_" in cipher or cipher.startswith(("DHE-", "EDH-")) or "_DH_ANON_" in cipher:
+        algorithm, family, key_size = "DH", "DH", handshake.dh_bits
+    elif "_ECDHE_" in cipher or cipher.startswith("ECDHE-"):
         algorithm, family, key_size = "ECDH", "ECDH", None
     else:
         # No ephemeral exchange: the client encrypts the secret to the certificate's RSA key.
@@ -257,13 +682,19 @@ def _key_exchange(handshake: _Handshake, *, location: str) -> CryptoAsset:
             "hybrid_pqc": family == "hybrid",
             # True whenever an ML-KEM share protects the secret, hybrid or alone.
             "pqc": family in ("hybrid", "ML-KEM"),
+            "negotiated": negotiated,
         },
     )
 
 
+def _group_key(reported: str) -> str:
+    info = _GROUP_INFO.get(reported.lower())
+    return (info[0] if info else reported).lower()
+
+
 def describe_group(reported: str) -> tuple[str, str, int | None]:
-    """(algorithm, family, key size) for a group name as OpenSSL reports it."""
-    known = _GROUPS.get(reported.lower())
+    """(algorithm, family, key size) for a group name as OpenSSL or IANA spells it."""
+    known = _GROUP_INFO.get(reported.lower())
     if known is not None:
         return known
     upper = reported.upper()
@@ -272,200 +703,62 @@ def describe_group(reported: str) -> tuple[str, str, int | None]:
     return reported, ("DH" if upper.startswith("FFDHE") else "ECDH"), None
 
 
-def _forward_secrecy(handshake: _Handshake) -> bool:
-    return handshake.version == "TLSv1.3" or handshake.cipher.startswith(_FS_PREFIXES)
+_AEAD_MARKERS = ("_GCM", "_CCM", "CHACHA20_POLY1305")
 
 
-# --- pyOpenSSL (bundled OpenSSL) -------------------------------------------------------
+def classify_suite(name: str, *, tls13: bool = False) -> dict[str, Any]:
+    """Forward secrecy, AEAD and the weaknesses a suite's IANA name shows."""
+    upper = name.upper()
+    tls13 = tls13 or (upper.startswith("TLS_") and "_WITH_" not in upper)
+    kex = upper.split("_WITH_")[0] if "_WITH_" in upper else ""
+    weaknesses = []
+    if "_NULL" in upper:
+        weaknesses.append("null-cipher")
+    if "EXPORT" in upper:
+        weaknesses.append("export")
+    if "_ANON_" in upper:
+        weaknesses.append("anonymous")
+    if "RC4" in upper:
+        weaknesses.append("rc4")
+    if "3DES" in upper:
+        weaknesses.append("3des")
+    elif "_DES" in upper:
+        weaknesses.append("des")
+    if ("_RC2_" in upper) or ("_IDEA_" in upper):
+        weaknesses.append("64-bit-block")
+    if "_CBC_" in upper and upper.endswith("_SHA"):
+        weaknesses.append("cbc-sha1")
+    if upper.endswith("_MD5"):
+        weaknesses.append("md5-mac")
+    ephemeral = ("_ECDHE_", "_DHE_", "_DH_ANON_", "_ECDH_ANON_")
+    return {
+        "forward_secrecy": tls13 or any(marker in kex + "_" for marker in ephemeral),
+        "aead": tls13 or any(m in upper for m in _AEAD_MARKERS),
+        "weaknesses": weaknesses,
+    }
 
 
-def _pyopenssl_handshake(endpoint: _Endpoint, version: str | None) -> _Handshake:
-    """Handshake with client defaults (``version`` None) or pinned to one version."""
-    context = SSL.Context(SSL.TLS_CLIENT_METHOD)
-    if version is not None:
-        try:
-            context.set_min_proto_version(_PYOPENSSL_VERSIONS[version])
-            context.set_max_proto_version(_PYOPENSSL_VERSIONS[version])
-            context.set_cipher_list(_EVERY_CIPHER.encode())
-        except SSL.Error as exc:
-            # OpenSSL builds without SSLv3 refuse the setting itself.
-            raise _NotTestableError(version) from exc
-    sock = _connect(endpoint)
-    try:
-        sock.setblocking(False)
-        conn = SSL.Connection(context, sock)
-        conn.set_connect_state()
-        if endpoint.sni is not None:
-            conn.set_tlsext_host_name(endpoint.sni.encode("idna"))
-        try:
-            _drive_handshake(conn, sock, time.monotonic() + endpoint.timeout)
-        except SSL.Error as exc:
-            raise _RejectedError(_ssl_message(exc)) from exc
-        except TimeoutError as exc:
-            raise _UnreachableError("TLS handshake timed out") from exc
-        except OSError as exc:
-            raise _RejectedError(exc.strerror or str(exc)) from exc
-        chain = _parse_chain(c.to_cryptography for c in conn.get_peer_cert_chain() or [])
-        handshake = _Handshake(
-            version=_normalize_version(conn.get_protocol_version_name()),
-            cipher=conn.get_cipher_name() or "unknown",
-            bits=conn.get_cipher_bits(),
-            group=conn.get_group_name(),
-            chain=chain,
-        )
-        with contextlib.suppress(SSL.Error, OSError):
-            conn.shutdown()  # a close_notify keeps server logs quiet; no need to wait
-        return handshake
-    finally:
-        sock.close()
+def _suite_bits(name: str) -> int | None:
+    """The bulk cipher's key bits as OpenSSL counts them (3DES: 112)."""
+    upper = name.upper()
+    for marker, bits in (
+        ("_NULL", 0),
+        ("_40_", 40),
+        ("DES40", 40),
+        ("_DES_CBC", 56),
+        ("3DES", 112),
+        ("CHACHA20", 256),
+        ("_256", 256),
+        ("_128", 128),
+        ("SEED", 128),
+        ("IDEA", 128),
+    ):
+        if marker in upper:
+            return bits
+    return None
 
 
-def _drive_handshake(conn: SSL.Connection, sock: socket.socket, deadline: float) -> None:
-    with selectors.DefaultSelector() as selector:
-        while True:
-            try:
-                conn.do_handshake()
-                return
-            except SSL.WantReadError:
-                events = selectors.EVENT_READ
-            except SSL.WantWriteError:
-                events = selectors.EVENT_WRITE
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            selector.register(sock, events)
-            ready = selector.select(remaining)
-            selector.unregister(sock)
-            if not ready:
-                raise TimeoutError
-
-
-@functools.cache
-def _pyopenssl_speaks(version: str) -> bool:
-    """Whether the bundled OpenSSL completes a handshake at ``version`` with itself, in memory.
-
-    Builds may compile out SSLv3 or refuse TLS 1.0/1.1 outright; asking the library is the
-    only way to tell "cannot test" from "server rejected".
-    """
-    number = _PYOPENSSL_VERSIONS[version]
-    cert, key = _self_test_identity()
-    try:
-        server_ctx = SSL.Context(SSL.TLS_SERVER_METHOD)
-        # pyOpenSSL takes cryptography objects; the obsolete types-pyOpenSSL 24.1 stubs say not.
-        server_ctx.use_certificate(cast(Any, cert))
-        server_ctx.use_privatekey(cast(Any, key))
-        client_ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
-        for ctx in (server_ctx, client_ctx):
-            ctx.set_min_proto_version(number)
-            ctx.set_max_proto_version(number)
-            ctx.set_cipher_list(_EVERY_CIPHER.encode())
-        server = SSL.Connection(server_ctx, None)
-        server.set_accept_state()
-        client = SSL.Connection(client_ctx, None)
-        client.set_connect_state()
-        for _round in range(8):
-            for a, b in ((client, server), (server, client)):
-                with contextlib.suppress(SSL.WantReadError):
-                    a.do_handshake()
-                with contextlib.suppress(SSL.WantReadError):
-                    b.bio_write(a.bio_read(1 << 16))
-        return client.get_protocol_version_name() == server.get_protocol_version_name() and (
-            _normalize_version(client.get_protocol_version_name()) == version
-        )
-    except SSL.Error:
-        return False
-
-
-@functools.cache
-def _self_test_identity() -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
-    # RSA works with every version's cipher suites; EC suites do not exist in SSLv3.
-    key = rsa.generate_private_key(65537, 2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "qrap-self-test")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return cert, key
-
-
-def _ssl_message(exc: SSL.Error) -> str:
-    if isinstance(exc, SSL.SysCallError):
-        return "connection closed during the handshake"
-    queue = exc.args[0] if exc.args and isinstance(exc.args[0], list) else []
-    reasons = [str(err[2]) for err in queue if isinstance(err, tuple) and len(err) > 2]
-    return "; ".join(reasons) or "TLS handshake failed"
-
-
-# --- Python ssl (system OpenSSL), only for versions pyOpenSSL cannot speak ----------------
-
-
-def _stdlib_speaks(version: str) -> bool:
-    return _STDLIB_VERSIONS[version][0]
-
-
-def _stdlib_handshake(endpoint: _Endpoint, version: str) -> _Handshake:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with warnings.catch_warnings():
-        # Pinning a deprecated version is the point of this probe.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        context.minimum_version = _STDLIB_VERSIONS[version][1]
-        context.maximum_version = _STDLIB_VERSIONS[version][1]
-    with contextlib.suppress(ssl.SSLError):
-        context.set_ciphers(_EVERY_CIPHER)
-    sock = _connect(endpoint)
-    try:
-        try:
-            tls = context.wrap_socket(sock, server_hostname=endpoint.sni)
-        except TimeoutError as exc:
-            raise _UnreachableError("TLS handshake timed out") from exc
-        except OSError as exc:
-            raise _RejectedError(str(exc)) from exc
-        with tls:
-            name, _proto, bits = tls.cipher() or ("unknown", "", None)
-            der = tls.getpeercert(binary_form=True)
-            # Python 3.11 exposes only the leaf, not the chain.
-            chain = _parse_chain(
-                [functools.partial(x509.load_der_x509_certificate, der)] if der else []
-            )
-            return _Handshake(
-                version=_normalize_version(tls.version() or version),
-                cipher=name,
-                bits=bits,
-                group=None,
-                chain=chain,
-            )
-    finally:
-        sock.close()
-
-
-# --- shared ----------------------------------------------------------------------------
-
-
-def _connect(endpoint: _Endpoint) -> socket.socket:
-    family = socket.AF_INET6 if ":" in endpoint.address else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.settimeout(endpoint.timeout)
-    try:
-        sock.connect((endpoint.address, endpoint.port))
-    except TimeoutError as exc:
-        sock.close()
-        raise _UnreachableError("connection timed out") from exc
-    except OSError as exc:
-        sock.close()
-        raise _UnreachableError(exc.strerror or str(exc)) from exc
-    return sock
-
-
-def _parse_chain(loaders: Iterable[Callable[[], x509.Certificate]]) -> list[x509.Certificate]:
+def _parse_chain(loaders: Any) -> list[x509.Certificate]:
     """Parse what the server sent, skipping certificates cryptography cannot read.
 
     OpenSSL accepts encodings that cryptography rejects (negative serials, bad times); one
@@ -488,3 +781,13 @@ def _is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+__all__ = [
+    "VERSIONS",
+    "classify_suite",
+    "describe_group",
+    "key_exchange_verdict",
+    "probe",
+    "probe_async",
+]

@@ -4,7 +4,9 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from qrap_core.enums import RiskLevel, TriageStatus
 
 
 class FindingRead(BaseModel):
@@ -54,3 +56,14 @@ class CryptoAssetRead(BaseModel):
     quantum_risk_score: float
     explanation: list[dict[str, Any]]
     discovered_at: datetime
+
+
+class FindingUpdate(BaseModel):
+    """An analyst's triage (``PATCH /findings/{id}``): any of the three fields; null clears
+    the analyst's level or note. The verdicts are what ``qrap model train --feedback`` learns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    triage_status: TriageStatus | None = None
+    analyst_risk_level: RiskLevel | None = None
+    analyst_note: str | None = Field(default=None, max_length=4000)

@@ -1,17 +1,22 @@
-"""Findings and crypto assets: read access, scoped to the caller's organizations."""
+"""Findings and crypto assets: read access and analyst triage, scoped to the caller's
+organizations."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import case, func, select
 
 from qrap_core.assessment import service as assessment_service
+from qrap_core.assessment.models import Assessment, AssessmentRun
+from qrap_core.audit import service as audit
 from qrap_core.audit.service import Actor
 from qrap_core.db import UnitOfWork
-from qrap_core.enums import FindingCategory, RiskLevel
-from qrap_core.errors import FindingNotFound
+from qrap_core.enums import FindingCategory, RiskLevel, TriageStatus
+from qrap_core.errors import FindingNotFound, InvalidInput
 from qrap_core.finding.models import CryptoAssetRecord, Finding
+from qrap_core.finding.schemas import FindingUpdate
 from qrap_core.pagination import Page
 
 _LEVEL_ORDER = case(
@@ -73,6 +78,74 @@ def get(uow: UnitOfWork, actor: Actor, finding_id: uuid.UUID) -> Finding:
     if finding is None or not actor.can_access(finding.organization_id):
         raise FindingNotFound(f"finding {finding_id} not found")
     return finding
+
+
+def update(uow: UnitOfWork, actor: Actor, finding_id: uuid.UUID, spec: FindingUpdate) -> Finding:
+    """Apply an analyst's triage; the audit log records each field's old and new value."""
+    given = spec.model_fields_set
+    if not given:
+        raise InvalidInput(
+            "nothing to update",
+            details=[
+                {
+                    "field": "body",
+                    "message": "give triage_status, analyst_risk_level or analyst_note",
+                }
+            ],
+        )
+    if "triage_status" in given and spec.triage_status is None:
+        raise InvalidInput(
+            "triage_status cannot be null",
+            details=[{"field": "triage_status", "message": "one of open, accepted_risk, "
+                      "false_positive, fixed"}],
+        )  # fmt: skip
+    finding = get(uow, actor, finding_id)
+    changes: dict[str, dict[str, str | None]] = {}
+    for name in sorted(given):
+        value = getattr(spec, name)
+        new = value.value if isinstance(value, TriageStatus | RiskLevel) else value
+        old = getattr(finding, name)
+        if old != new:
+            setattr(finding, name, new)
+            changes[name] = {"from": old, "to": new}
+    uow.session.flush()
+    audit.record(
+        uow, actor, "finding.triaged", "finding", finding.id,
+        organization_id=finding.organization_id,
+        details={"changes": changes, "rule_id": finding.rule_id},
+    )  # fmt: skip
+    return finding
+
+
+def feedback_verdicts(
+    uow: UnitOfWork, organization_id: uuid.UUID | None = None
+) -> list[tuple[CryptoAssetRecord, list[Finding], dict[str, object], datetime]]:
+    """Assets that analysts judged: each with all its findings of that run, its assessment's
+    data profile and when the run completed (the situation the verdict was about)."""
+    judged = select(Finding.asset_id).where(
+        Finding.asset_id.is_not(None),
+        (Finding.analyst_risk_level.is_not(None)) | (Finding.triage_status == "false_positive"),
+    )
+    if organization_id is not None:
+        judged = judged.where(Finding.organization_id == organization_id)
+    rows = uow.session.execute(
+        select(CryptoAssetRecord, Assessment.data_profile, AssessmentRun.completed_at)
+        .join(Assessment, Assessment.id == CryptoAssetRecord.assessment_id)
+        .join(AssessmentRun, AssessmentRun.id == CryptoAssetRecord.run_id)
+        .where(CryptoAssetRecord.id.in_(judged.distinct()))
+        .order_by(CryptoAssetRecord.id)
+    ).all()
+    ids = [asset.id for asset, _, _ in rows]
+    findings: dict[uuid.UUID, list[Finding]] = {}
+    for finding in uow.session.scalars(
+        select(Finding).where(Finding.asset_id.in_(ids)).order_by(Finding.id)
+    ):
+        if finding.asset_id is not None:
+            findings.setdefault(finding.asset_id, []).append(finding)
+    return [
+        (asset, findings.get(asset.id, []), dict(profile or {}), completed or asset.discovered_at)
+        for asset, profile, completed in rows
+    ]
 
 
 def assets(

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from qrap_core.assessment import service as assessment_service
 from qrap_core.assessment.models import Assessment, AssessmentRun
 from qrap_core.assessment.schemas import AssessmentRead, AssessmentSummary, RunRead
+from qrap_core.crypto.policy import Profile
 from qrap_core.db import UnitOfWork
-from qrap_core.enums import RISK_ORDER, RiskLevel, Usage
 from qrap_core.finding import service as finding_service
 from qrap_core.finding.models import CryptoAssetRecord, Finding
 from qrap_core.finding.schemas import CryptoAssetRead, FindingRead
-from qrap_core.planning.planner import PlanInput, plan_migration
+from qrap_core.planning.planner import plan_from_stored
 
 REPORT_VERSION = "1"
 
@@ -40,24 +39,12 @@ def build(uow: UnitOfWork, assessment: Assessment) -> dict[str, Any]:
     }
 
 
-def migration_plan(assets: list[CryptoAssetRecord], findings: list[Finding]) -> dict[str, Any]:
-    """One plan step per affected asset and algorithm, urgency = its worst finding."""
-    by_asset = {a.id: a for a in assets}
-    worst: dict[tuple[str, str], tuple[RiskLevel, Usage | None]] = {}
-    for finding in findings:
-        if finding.current_algorithm is None:
-            continue
-        level = RiskLevel(finding.risk_level)
-        asset = by_asset.get(finding.asset_id) if finding.asset_id else None
-        usage = Usage(asset.usage) if asset is not None else None
-        key = (finding.affected_asset, finding.current_algorithm)
-        if key not in worst or RISK_ORDER[level] < RISK_ORDER[worst[key][0]]:
-            worst[key] = (level, usage)
-    items = [
-        PlanInput(asset=asset, algorithm=algorithm, urgency=level, usage=usage)
-        for (asset, algorithm), (level, usage) in worst.items()
-    ]
-    return asdict(plan_migration(items))
+def migration_plan(
+    assets: list[CryptoAssetRecord], findings: list[Finding], profile: Profile = "nist"
+) -> dict[str, Any]:
+    """One plan step per affected asset (urgency = its worst finding), in phases, with
+    deadlines and dependencies (a certificate after the CA that issued it)."""
+    return plan_from_stored(assets, findings, profile=profile).to_dict()
 
 
 def _targets(run: AssessmentRun | None) -> list[dict[str, Any]]:

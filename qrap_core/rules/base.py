@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from qrap_core.crypto import AlgorithmInfo, parse_algorithm
+from qrap_core.crypto import AlgorithmInfo, parse_algorithm, policy
+from qrap_core.crypto.crqc import CrqcTimeline
 from qrap_core.discovery.types import CryptoAsset
 from qrap_core.enums import FindingCategory, RiskLevel, Usage
 
@@ -25,10 +26,9 @@ RFC_8996 = "RFC 8996"
 RFC_7465 = "RFC 7465"
 MOSCA = "M. Mosca, Cybersecurity in an Era with Quantum Computers, IEEE S&P 16(5), 2018"
 
-# SP 800-131A Rev. 2: keys under 112 bits of strength were disallowed after 2013, and
-# three-key TDEA for encryption after 2023.
-SP800_131A_LEGACY_DISALLOWED_AFTER = date(2013, 12, 31)
-SP800_131A_TDEA_DISALLOWED_AFTER = date(2023, 12, 31)
+# The transition dates live with the catalog (one place); rules cite them from there.
+SP800_131A_LEGACY_DISALLOWED_AFTER = policy.SP800_131A_LEGACY_DISALLOWED_AFTER
+SP800_131A_TDEA_DISALLOWED_AFTER = policy.SP800_131A_TDEA_DISALLOWED_AFTER
 
 FINITE_FIELD_FAMILIES = frozenset({"RSA", "DSA", "DH"})
 EC_FAMILIES = frozenset({"EC", "ECDH", "ECDSA"})
@@ -40,13 +40,18 @@ PUBLIC_KEY_KINDS = frozenset({"certificate", "key_exchange", "algorithm", "key"}
 
 @dataclass(frozen=True, slots=True)
 class RuleContext:
-    """The run's clock and the organization's assumptions (Mosca's x, y and z)."""
+    """The run's clock and the organization's assumptions (Mosca's x, y and z).
+
+    ``crqc_year`` is the fixed z the HNDL rule fires on; ``crqc`` is the survey timeline whose
+    probability of exposure the finding reports beside it (the packaged median when None).
+    """
 
     now: datetime
     shelf_life_years: float = 10
     migration_years: float = 3
     crqc_year: int = 2035
     expiry_warning_days: int = 30
+    crqc: CrqcTimeline | None = None
 
     @property
     def now_utc(self) -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from qrap_core.enums import FindingCategory, RiskLevel
@@ -108,7 +108,7 @@ def certificate_expired(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | N
             "replacing again for the post-quantum transition."
         ),
         evidence=validity.evidence(facts),
-        deadline=validity.not_after.date() if validity.not_after else None,
+        deadline=validity.expiry(ctx),
         references=(SP_800_131A,),
     )
 
@@ -132,7 +132,7 @@ def certificate_expiring(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | 
         ),
         remediation="Renew the certificate before it expires and automate renewal (ACME).",
         evidence=validity.evidence(facts) | {"warning_days": ctx.expiry_warning_days},
-        deadline=validity.not_after.date() if validity.not_after else None,
+        deadline=validity.expiry(ctx),
         references=(SP_800_131A,),
     )
 
@@ -158,6 +158,10 @@ class _Validity:
     @property
     def days(self) -> int:
         return self.remaining.days
+
+    def expiry(self, ctx: RuleContext) -> date:
+        """notAfter's date, or the run's clock plus the days the analyzer counted."""
+        return (self.not_after or ctx.now_utc + self.remaining).date()
 
     def evidence(self, facts: AssetFacts) -> dict[str, Any]:
         return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qrap_core.crypto import policy
 from qrap_core.enums import FindingCategory, RiskLevel, Usage
 from qrap_core.rules.base import (
     CNSA_2,
@@ -11,7 +12,6 @@ from qrap_core.rules.base import (
     FINITE_FIELD_FAMILIES,
     PUBLIC_KEY_KINDS,
     SP800_131A_LEGACY_DISALLOWED_AFTER,
-    SP800_131A_TDEA_DISALLOWED_AFTER,
     SP_800_57,
     SP_800_131A,
     AssetFacts,
@@ -38,7 +38,7 @@ WEAK_DECLARED_ALGORITHM = RuleSpec(
     "QRAP-ALG-001",
     FindingCategory.WEAK_ALGORITHM,
     "broken or deprecated symmetric cipher or hash",
-    "A declared DES, 3DES, RC4, RC2, MD4, MD5 or SHA-1",
+    "A declared DES, 3DES, RC4, RC2, IDEA, Blowfish, CAST5, MD4, MD5 or SHA-1",
 )
 
 _MIN_FINITE_FIELD = 2048
@@ -144,6 +144,14 @@ _WEAK: dict[str, _Weakness] = {
         "chosen-prefix collisions are practical (SHAttered, 2017; Shambles, 2020)",
         _HASH_TARGET,
     ),
+    # 64-bit blocks, like 3DES: Sweet32 recovers plaintext after about 2^32 blocks.
+    "IDEA": _Weakness(RiskLevel.HIGH, "its 64-bit block allows Sweet32 collisions", _CIPHER_TARGET),
+    "Blowfish": _Weakness(
+        RiskLevel.HIGH, "its 64-bit block allows Sweet32 collisions", _CIPHER_TARGET
+    ),
+    "CAST5": _Weakness(
+        RiskLevel.HIGH, "its 64-bit block allows Sweet32 collisions", _CIPHER_TARGET
+    ),
 }
 
 
@@ -172,7 +180,7 @@ def weak_declared_algorithm(facts: AssetFacts, ctx: RuleContext) -> FindingDraft
             "classical_bits": facts.classical_bits,
             "declared_usage": facts.asset.usage.value,
         },
-        deadline=SP800_131A_TDEA_DISALLOWED_AFTER if facts.info.family == "3DES" else None,
+        deadline=policy.classical_deadline(facts.info),
         references=(SP_800_131A, CNSA_2) if is_hash else (SP_800_131A,),
     )
 

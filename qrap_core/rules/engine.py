@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from qrap_core.discovery.types import CryptoAsset
-from qrap_core.rules import certificate, classical, quantum, tls
+from qrap_core.rules import certificate, classical, quantum, ssh, tls
 from qrap_core.rules.base import FindingDraft, Rule, RuleContext, RuleSpec, build_facts
 
 __all__ = ["RULES", "FindingDraft", "RuleContext", "evaluate", "rule_catalog"]
 
 # Order matters only for presentation: per asset, findings come out in this order.
-RULES: tuple[Rule, ...] = (*classical.RULES, *certificate.RULES, *tls.RULES, *quantum.RULES)
+RULES: tuple[Rule, ...] = (
+    *classical.RULES,
+    *certificate.RULES,
+    *tls.RULES,
+    *ssh.RULES,
+    *quantum.RULES,
+)
 
 
 def evaluate(assets: Sequence[CryptoAsset], ctx: RuleContext) -> list[FindingDraft]:

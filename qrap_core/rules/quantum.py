@@ -14,7 +14,9 @@ from qrap_core.crypto import (
     IR8547_DEPRECATED_AFTER,
     IR8547_DISALLOWED_AFTER,
     ir8547_deadline,
+    policy,
 )
+from qrap_core.crypto.crqc import DEFAULT_THREAT_MODEL, timeline_for
 from qrap_core.enums import FindingCategory, RiskLevel, Usage
 from qrap_core.rules.base import (
     CNSA_2,
@@ -59,17 +61,7 @@ HARVEST_NOW_DECRYPT_LATER = RuleSpec(
 
 # Certificates valid longer than the CA/Browser Forum's old 825-day cap are long-lived.
 LONG_LIVED_DAYS = 825
-_STANDARD_SUCCESSOR = {
-    "X25519Kyber768Draft00": "X25519MLKEM768",
-    "Kyber512": "ML-KEM-512",
-    "Kyber768": "ML-KEM-768",
-    "Kyber1024": "ML-KEM-1024",
-    "Dilithium2": "ML-DSA-44",
-    "Dilithium3": "ML-DSA-65",
-    "Dilithium5": "ML-DSA-87",
-}
-# Stronger than 192 bits (P-521, RSA-15360) needs category 5 to keep its level.
-_CATEGORY_5_ABOVE = 192
+_STANDARD_SUCCESSOR = policy.STANDARD_SUCCESSOR
 
 
 def _ir8547_evidence(deadline: date | None) -> dict[str, str | None]:
@@ -96,22 +88,17 @@ def is_vulnerable_key_establishment(facts: AssetFacts) -> bool:
 
 def kex_target(facts: AssetFacts) -> str:
     """The PQ replacement for a key establishment: a hybrid group in TLS and SSH, else ML-KEM."""
-    strong = (facts.classical_bits or 0) > _CATEGORY_5_ABOVE
-    if _is_ssh(facts):
-        return "mlkem1024nistp384-sha384" if strong else "mlkem768x25519-sha256"
-    if _is_tls(facts):
-        return "SecP384r1MLKEM1024" if strong else "X25519MLKEM768"
-    return "ML-KEM-1024" if strong else "ML-KEM-768"
+    strong = (facts.classical_bits or 0) > policy.CATEGORY_5_ABOVE
+    protocol = "SSH" if _is_ssh(facts) else "TLS" if _is_tls(facts) else None
+    return policy.key_establishment_target(strong, protocol)
 
 
 def signature_target(facts: AssetFacts) -> str:
     """ML-DSA-65 by default, ML-DSA-87 above 192 bits, SLH-DSA for long-lived root CAs."""
-    bits = facts.classical_bits or 0
-    if facts.kind == "certificate" and _is_root(facts) and _is_long_lived(facts):
-        # A root outlives many leaves and its hash-based signature needs no lattice assumption.
-        strength = 256 if bits > _CATEGORY_5_ABOVE else 192 if bits > 128 else 128
-        return f"SLH-DSA-SHA2-{strength}s"
-    return "ML-DSA-87" if bits > _CATEGORY_5_ABOVE else "ML-DSA-65"
+    strong = (facts.classical_bits or 0) > policy.CATEGORY_5_ABOVE
+    long_lived_root = facts.kind == "certificate" and _is_root(facts) and _is_long_lived(facts)
+    role = "root-ca" if long_lived_root else None
+    return policy.signature_target(facts.info, strong, role, "nist")
 
 
 def quantum_vulnerable_key_establishment(
@@ -241,6 +228,8 @@ def legacy_pq_draft(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | None:
         remediation=f"Move to the standard {successor or 'FIPS 203/204 algorithm'}.",
         recommended_algorithm=successor,
         evidence={"algorithm": info.canonical, "successor": successor, "legacy_pq_draft": True},
+        # Clients already dropped the drafts, so they protect nobody from today on.
+        deadline=ctx.now_utc.date(),
         references=(FIPS_203, FIPS_204),
     )
 
@@ -259,6 +248,11 @@ def harvest_now_decrypt_later(facts: AssetFacts, ctx: RuleContext) -> FindingDra
     target = kex_target(facts)
     deadline = ir8547_deadline(facts.info)
     algorithm = facts.display_algorithm
+    # Beside the fixed z, the survey timeline's chance that a CRQC arrives within x + y.
+    timeline = ctx.crqc or timeline_for(DEFAULT_THREAT_MODEL)
+    now = ctx.now_utc
+    reference = now.year + (now.timetuple().tm_yday - 1) / 365.25
+    probability = round(timeline.probability_within(x + y, reference_year=reference), 4)
     return draft(
         HARVEST_NOW_DECRYPT_LATER,
         facts,
@@ -268,7 +262,9 @@ def harvest_now_decrypt_later(facts: AssetFacts, ctx: RuleContext) -> FindingDra
             f"Traffic keyed with {algorithm} at {facts.asset.location} can be recorded today. "
             f"The data must stay secret {_years(x)} and migrating takes {_years(y)}, while a "
             f"CRQC is assumed {_when(z, ctx.crqc_year)}: x + y > z "
-            f"({_num(x)} + {_num(y)} > {_num(z)}), so recordings made now are at risk."
+            f"({_num(x)} + {_num(y)} > {_num(z)}), so recordings made now are at risk. Under "
+            f"the {timeline.threat_model} threat model of the expert survey the chance of a "
+            f"CRQC within {_years(x + y)} is {probability:.0%}."
         ),
         remediation=(
             f"Move this key establishment to {target} first: hybrid key exchange protects new "
@@ -287,6 +283,9 @@ def harvest_now_decrypt_later(facts: AssetFacts, ctx: RuleContext) -> FindingDra
             "years_secret_past_crqc": years_secret_past_crqc,
             "inequality": f"{_num(x)} + {_num(y)} > {_num(z)}",
             "pq_offered_at_location": facts.pq_kex_at_location,
+            "probability_at_risk": probability,
+            "threat_model": timeline.threat_model,
+            "crqc_survey_edition": timeline.edition,
         },
         deadline=deadline,
         references=(FIPS_203, IR_8547, MOSCA),

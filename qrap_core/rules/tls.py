@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from qrap_core.crypto import IR8547_DEPRECATED_AFTER, policy
+
+# Re-exported: the suite parser lived here before the catalog took it over.
+from qrap_core.crypto.suites import SuiteProfile as SuiteProfile
+from qrap_core.crypto.suites import parse_cipher_suite as parse_cipher_suite
 from qrap_core.enums import FindingCategory, RiskLevel
 from qrap_core.rules.base import (
+    IR_8547,
     RFC_7465,
     RFC_8996,
-    SP800_131A_TDEA_DISALLOWED_AFTER,
     SP_800_52,
     SP_800_131A,
     AssetFacts,
@@ -99,137 +103,23 @@ def deprecated_protocol(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | N
         current_algorithm=version,
         recommended_algorithm="TLSv1.3",
         evidence={"protocol": version, "negotiated": negotiated},
+        # SP 800-52 Rev. 2: TLS 1.3 by 2024-01-01; SSL was disallowed long before.
+        deadline=(
+            policy.SP800_131A_LEGACY_DISALLOWED_AFTER
+            if version.startswith("SSL")
+            else policy.SP800_52_TLS13_BY
+        ),
         references=(RFC_8996, SP_800_52),
     )
 
 
-@dataclass(frozen=True, slots=True)
-class SuiteProfile:
-    """What a cipher suite name says: key exchange, bulk cipher, mode and MAC."""
-
-    name: str
-    tls13: bool
-    key_exchange: str | None  # ECDHE, DHE, RSA, ECDH, DH, PSK, SRP; None in TLS 1.3
-    cipher: str  # AES, CHACHA20, CAMELLIA, ARIA, SEED, SM4, 3DES, DES, RC4, RC2, IDEA, NULL, ?
-    mode: str | None  # GCM, CCM, POLY1305, CBC, STREAM
-    mac: str | None  # SHA1, SHA256, SHA384, MD5, AEAD
-    export: bool
-    anonymous: bool
-
-    @property
-    def forward_secrecy(self) -> bool | None:
-        if self.tls13:
-            return True
-        if self.key_exchange is None:
-            return None
-        return self.key_exchange in ("ECDHE", "DHE") or self.key_exchange.endswith("DHEPSK")
-
-
-_OPENSSL_KEX = {
-    "ECDHE": "ECDHE",
-    "EECDH": "ECDHE",
-    "DHE": "DHE",
-    "EDH": "DHE",
-    "ECDH": "ECDH",
-    "DH": "DH",
-    "PSK": "PSK",
-    "RSAPSK": "RSAPSK",
-    "DHEPSK": "DHEPSK",
-    "ECDHEPSK": "ECDHEPSK",
-    "SRP": "SRP",
-    "ADH": "DH",
-    "AECDH": "ECDH",
-}
-_AEAD_TOKENS = {"GCM": "GCM", "CCM": "CCM", "CCM8": "CCM", "POLY1305": "POLY1305"}
-_MACS = {"SHA": "SHA1", "SHA1": "SHA1", "SHA256": "SHA256", "SHA384": "SHA384", "MD5": "MD5"}
-
-
-def parse_cipher_suite(name: str) -> SuiteProfile:
-    """Read an IANA ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256") or OpenSSL name."""
-    upper = name.strip().upper()
-    if upper.startswith(("TLS_", "SSL_")):
-        return _parse_iana(name, upper[4:])
-    return _parse_openssl(name, upper)
-
-
-def _parse_iana(name: str, body: str) -> SuiteProfile:
-    if "_WITH_" not in body:  # TLS 1.3: TLS_AES_128_GCM_SHA256
-        tokens = body.split("_")
-        cipher, mode = _cipher_and_mode(tokens)
-        return SuiteProfile(name, True, None, cipher, mode, "AEAD", False, False)
-    kex_part, rest = body.split("_WITH_", 1)
-    kex_tokens = kex_part.split("_")
-    tokens = rest.split("_")
-    export = any(t.startswith("EXPORT") for t in kex_tokens) or "DES40" in tokens
-    anonymous = "ANON" in kex_tokens
-    kex = kex_tokens[0]
-    if kex in ("ECDHE", "DHE", "RSA") and len(kex_tokens) > 1 and kex_tokens[1] == "PSK":
-        kex = f"{kex}PSK"
-    cipher, mode = _cipher_and_mode(tokens)
-    return SuiteProfile(name, False, kex, cipher, mode, _mac(tokens, mode), export, anonymous)
-
-
-def _parse_openssl(name: str, upper: str) -> SuiteProfile:
-    tokens = upper.split("-")
-    export = False
-    anonymous = False
-    if tokens and tokens[0] in ("EXP", "EXP1024", "EXPORT"):
-        export = True
-        tokens = tokens[1:]
-    kex = "RSA"  # OpenSSL leaves static RSA key transport unnamed ("AES128-SHA")
-    if tokens and tokens[0] in _OPENSSL_KEX:
-        anonymous = tokens[0] in ("ADH", "AECDH")
-        kex = _OPENSSL_KEX[tokens[0]]
-        tokens = tokens[1:]
-        # The authentication algorithm follows the key exchange ("ECDHE-RSA-...").
-        if tokens and tokens[0] in ("RSA", "ECDSA", "DSS", "PSK") and len(tokens) > 1:
-            if tokens[0] == "PSK":
-                kex = f"{kex}PSK"
-            tokens = tokens[1:]
-    elif tokens and tokens[0] == "PSK":
-        kex, tokens = "PSK", tokens[1:]
-    cipher, mode = _cipher_and_mode(tokens)
-    if cipher in ("AES", "CAMELLIA", "ARIA", "SEED", "IDEA", "3DES", "DES") and mode is None:
-        mode = "CBC"  # OpenSSL names omit CBC: "AES128-SHA" is AES-128-CBC
-    return SuiteProfile(name, False, kex, cipher, mode, _mac(tokens, mode), export, anonymous)
-
-
-def _cipher_and_mode(tokens: list[str]) -> tuple[str, str | None]:
-    cipher = "?"
-    mode: str | None = None
-    for index, token in enumerate(tokens):
-        following = tokens[index + 1] if index + 1 < len(tokens) else ""
-        if cipher == "?":
-            cipher = _cipher_word(token, following)
-        if token in _AEAD_TOKENS:
-            mode = _AEAD_TOKENS[token]
-        elif token in ("CBC", "CBC3") and mode is None:
-            mode = "CBC"
-    if cipher == "RC4":
-        mode = "STREAM"
-    return cipher, mode
-
-
-def _cipher_word(word: str, following: str) -> str:
-    if word == "3DES" or (word == "DES" and following in ("CBC3", "EDE")):
-        return "3DES"
-    if word in ("DES", "DES40"):
-        return "DES"
-    for prefix in ("AES", "CAMELLIA", "ARIA", "CHACHA20", "RC4", "RC2", "IDEA", "SEED", "SM4"):
-        if word.startswith(prefix):
-            return prefix
-    if word == "NULL":
-        return "NULL"
-    return "?"
-
-
-def _mac(tokens: list[str], mode: str | None) -> str | None:
-    if mode in ("GCM", "CCM", "POLY1305"):
-        return "AEAD"
-    return _MACS.get(tokens[-1]) if tokens else None
-
-
 _BROKEN_CIPHERS = {"NULL": "no encryption (NULL cipher)", "DES": "single DES (56-bit key)"}
+_WEAK_CIPHER_DEADLINES = {
+    "RC4": policy.RFC7465_RC4_PROHIBITED,
+    "3DES": policy.SP800_131A_TDEA_DISALLOWED_AFTER,
+    "IDEA": policy.SP800_131A_TDEA_DISALLOWED_AFTER,
+    "RC2": policy.SP800_131A_LEGACY_DISALLOWED_AFTER,
+}
 _WEAK_CIPHERS = {
     "RC4": "RC4 keystream biases (prohibited by RFC 7465)",
     "3DES": "3DES 64-bit block (Sweet32)",
@@ -294,6 +184,7 @@ def broken_cipher_suite(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | N
         remediation="Remove the suite; offer only ECDHE suites with AES-GCM or ChaCha20-Poly1305.",
         recommended_algorithm="AES-256-GCM",
         evidence=_suite_evidence(facts, profile) | {"reasons": reasons},
+        deadline=policy.SP800_131A_LEGACY_DISALLOWED_AFTER,
         references=(SP_800_52, SP_800_131A),
     )
 
@@ -315,7 +206,7 @@ def weak_cipher_suite(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | Non
         remediation="Remove the suite; offer only ECDHE suites with AES-GCM or ChaCha20-Poly1305.",
         recommended_algorithm="AES-256-GCM",
         evidence=_suite_evidence(facts, profile) | {"reasons": [reason]},
-        deadline=SP800_131A_TDEA_DISALLOWED_AFTER if profile.cipher == "3DES" else None,
+        deadline=_WEAK_CIPHER_DEADLINES[profile.cipher],
         references=(SP_800_52, SP_800_131A, *((RFC_7465,) if profile.cipher == "RC4" else ())),
     )
 
@@ -341,7 +232,9 @@ def cbc_sha1_suite(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | None:
         ),
         recommended_algorithm="AES-128-GCM",
         evidence=_suite_evidence(facts, profile),
-        references=(SP_800_52,),
+        # NIST retires SHA-1 altogether after 2030, HMAC included.
+        deadline=policy.SHA1_RETIRED_AFTER,
+        references=(SP_800_52, SP_800_131A),
     )
 
 
@@ -370,7 +263,9 @@ def no_forward_secrecy(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | No
         ),
         recommended_algorithm="X25519MLKEM768",
         evidence=_suite_evidence(facts, profile) | {"forward_secrecy": False},
-        references=(SP_800_52,),
+        # Static RSA or DH of unstated size: IR 8547's date for 112-bit keys.
+        deadline=IR8547_DEPRECATED_AFTER,
+        references=(SP_800_52, IR_8547),
     )
 
 

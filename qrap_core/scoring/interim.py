@@ -1,8 +1,9 @@
 """The interim model: an asset's score from the risk levels of its findings.
 
-It stands in until the XGBoost model ships and keeps the original service's weights. The
-highest finding sets the floor; every further finding closes part of the remaining gap to
-100, so more findings never lower a score and no score passes 100.
+It was the pipeline's model until the XGBoost model shipped; it stays as a transparent
+baseline (and a fallback a caller may pass to the pipeline explicitly), with the original
+service's weights. The highest finding sets the floor; every further finding closes part of
+the remaining gap to 100, so more findings never lower a score and no score passes 100.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from qrap_core.discovery.types import CryptoAsset
 from qrap_core.enums import RiskLevel
 from qrap_core.rules.base import FindingDraft
-from qrap_core.scoring.base import AssetScore, RiskModel, ScoringContext
+from qrap_core.scoring.base import AssetScore, ScoringContext
 
 LEVEL_WEIGHTS: dict[RiskLevel, float] = {
     RiskLevel.CRITICAL: 95.0,
@@ -77,8 +78,3 @@ class WeightedRiskModel:
             for finding, contribution in zip(ordered, contributions, strict=True)
         ]
         return AssetScore(score=round(score, 4), explanation=explanation)
-
-
-def get_risk_model() -> RiskModel:
-    """The model the pipeline scores with: this weighted model until the XGBoost one ships."""
-    return WeightedRiskModel()

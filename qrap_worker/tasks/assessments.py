@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 
 from celery.signals import worker_process_init
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from qrap_core.assessment import sweeper
+from qrap_core.idempotency import service as idempotency_service
 from qrap_core.settings import get_settings
 from qrap_worker import runtime
-from qrap_worker.app import celery_app, dispatch
+from qrap_worker.app import MAX_COUNTDOWN_SECONDS, celery_app, dispatch
 
 
 @worker_process_init.connect
@@ -21,9 +22,11 @@ def _on_process_init(**_: object) -> None:
 @celery_app.task(
     name="qrap.assessment.run",
     acks_late=True,
-    autoretry_for=(OperationalError,),
+    # A database outage (PostgreSQL restart) is retried with backoff; the run itself is safe to
+    # run again. The backoff cap stays far below the broker's visibility timeout.
+    autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=2,
-    retry_backoff_max=60,
+    retry_backoff_max=MAX_COUNTDOWN_SECONDS,
     retry_jitter=True,
     max_retries=5,
 )
@@ -35,8 +38,17 @@ def run_assessment(run_id: str) -> str:
 
 @celery_app.task(name="qrap.maintenance.sweep", acks_late=True)
 def sweep_runs() -> dict[str, int]:
-    """Re-send lost run messages and fail runs that used up their attempts (beat, every 30 s)."""
+    """Re-send lost run messages, fail runs out of attempts, drop expired idempotency keys."""
     settings = get_settings()
-    with runtime.executor().db.unit_of_work(dispatch) as uow:
+    with runtime.database().unit_of_work(dispatch) as uow:
         result = sweeper.sweep(uow, queued_grace_seconds=settings.run_requeue_after_seconds)
-    return {"requeued": result.requeued, "failed": result.failed}
+    with runtime.database().unit_of_work() as uow:
+        purged = idempotency_service.purge_expired(uow)
+    return {"requeued": result.requeued, "failed": result.failed, "keys_purged": purged}
+
+
+@celery_app.task(name="qrap.maintenance.schedules", acks_late=True)
+def start_scheduled_runs() -> int:
+    """Queue a run of each recurring assessment that is due (beat)."""
+    with runtime.database().unit_of_work(dispatch) as uow:
+        return sweeper.start_due_schedules(uow)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from qrap_core.assessment.targets import SshTarget, TlsTarget, parse_target_string
+from qrap_core.discovery import ssh, tls
+from qrap_core.discovery.types import TargetResult
 from qrap_core.errors import ConfigurationError, InvalidTarget, TargetNotAllowed
-from qrap_core.netpolicy import NetworkPolicy, ResolutionError, system_resolver
+from qrap_core.netpolicy import NetworkPolicy, ResolutionError, never_probed, system_resolver
 
+NOW = datetime(2027, 1, 1, tzinfo=UTC)
 EVERYTHING = ["0.0.0.0/0", "::/0"]
 LOOPBACK = ["127.0.0.0/8", "::1/128"]
 
@@ -250,3 +257,124 @@ class TestSystemResolver:
 
         with pytest.raises(ResolutionError, match=r"nxdomain\.example"):
             system_resolver("nxdomain.example", 443)
+
+
+class TestRefusedAtSubmission:
+    """Addresses closed whatever the configuration are refused before anything is stored."""
+
+    @pytest.mark.parametrize(
+        ("raw", "reason"),
+        [
+            ("169.254.169.254:80", "cloud metadata"),
+            ("https://169.254.169.254", "cloud metadata"),
+            ("[fe80::1]:443", "link-local"),
+            ("ssh://169.254.10.1:22", "link-local"),
+            ("[::ffff:169.254.169.254]:443", "cloud metadata"),
+            ("224.0.0.1", "multicast"),
+        ],
+    )
+    def test_literal_never_probed(self, raw: str, reason: str) -> None:
+        with pytest.raises(InvalidTarget) as info:
+            parse_target_string(raw)
+
+        assert reason in info.value.message
+
+    @pytest.mark.parametrize("raw", ["127.0.0.1:443", "10.1.2.3", "[::1]:8443", "example.com"])
+    def test_configurable_ranges_wait_for_the_run(self, raw: str) -> None:
+        assert parse_target_string(raw).host
+
+    def test_typed_targets_too(self) -> None:
+        with pytest.raises(ValidationError, match="never probed"):
+            TlsTarget(host="169.254.169.254")
+        with pytest.raises(ValidationError, match="never probed"):
+            SshTarget(host="fe80::1")
+
+    def test_never_probed(self) -> None:
+        assert never_probed("169.254.169.254") == "cloud metadata"
+        assert never_probed("::1") is None
+        assert never_probed("8.8.8.8") is None
+        assert never_probed("example.com") is None
+
+
+class ConnectSpy:
+    """Stands in for asyncio.open_connection: records every dial and never leaves the host."""
+
+    def __init__(self) -> None:
+        self.dialled: list[tuple[str, int]] = []
+
+    async def __call__(self, host: str, port: int, **_kwargs: Any) -> Any:
+        self.dialled.append((host, port))
+        raise ConnectionRefusedError(111, "refused by the test spy")
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> ConnectSpy:
+    connect_spy = ConnectSpy()
+    monkeypatch.setattr(asyncio, "open_connection", connect_spy)
+    return connect_spy
+
+
+def probe_both(host: str, policy: NetworkPolicy) -> list[TargetResult]:
+    # model_construct skips the submission check: the probe must refuse on its own too.
+    tls_target = TlsTarget.model_construct(host=host, port=443, sni=None)
+    ssh_target = SshTarget.model_construct(host=host, port=22)
+    tls_result = tls.probe(tls_target, policy=policy, timeout=1, now=NOW)
+    ssh_result = ssh.probe(ssh_target, policy=policy, timeout=1)
+    return [tls_result, ssh_result]
+
+
+class TestProbesDialOnlyVettedAddresses:
+    """RELIABILITY T14 for the TLS and SSH probes: rejected before connect, one resolution."""
+
+    @pytest.mark.parametrize(
+        "host",
+        [
+            "127.0.0.1",
+            "::1",
+            "::ffff:127.0.0.1",
+            "10.0.0.1",
+            "100.64.0.1",
+            "0.1.2.3",
+            "64:ff9b::7f00:1",
+            "fd00::1",
+        ],
+    )
+    def test_closed_literals_make_no_connection(self, spy: ConnectSpy, host: str) -> None:
+        results = probe_both(host, NetworkPolicy())
+
+        assert [r.status for r in results] == ["error", "error"]
+        assert all("never probed" in (r.error or "") or "outside" in (r.error or "")
+                   for r in results)  # fmt: skip
+        assert spy.dialled == []
+
+    @pytest.mark.parametrize("answers", [["127.0.0.1"], ["93.184.216.34", "169.254.169.254"]])
+    def test_names_resolving_inside_closed_ranges(
+        self, spy: ConnectSpy, answers: list[str]
+    ) -> None:
+        resolver = StubResolver(*answers)
+
+        results = probe_both("internal.example", NetworkPolicy(resolver=resolver))
+
+        assert [r.status for r in results] == ["error", "error"]
+        assert spy.dialled == []
+        assert len(resolver.calls) == 2  # one per probe
+
+    def test_one_resolution_and_the_vetted_address_dialled(self, spy: ConnectSpy) -> None:
+        # A rebinding resolver: public first, loopback afterwards. The probe asks once.
+        answers = iter([["93.184.216.34"], ["127.0.0.1"], ["127.0.0.1"]])
+        calls: list[str] = []
+
+        def rebinding(host: str, port: int) -> list[str]:
+            calls.append(host)
+            return next(answers)
+
+        result = tls.probe(
+            TlsTarget(host="rebind.example", port=443),
+            policy=NetworkPolicy(resolver=rebinding),
+            timeout=1,
+            now=NOW,
+        )
+
+        assert calls == ["rebind.example"]
+        assert spy.dialled == [("93.184.216.34", 443)]  # the spy refused: nothing left the host
+        assert result.status == "error"

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
 from qrap_core.crypto import (
+    STANDARD_SIZES,
     AlgorithmInfo,
     catalog,
     ec_bits,
+    entries,
     finite_field_bits,
     ir8547_deadline,
     parse_algorithm,
+    parse_cbom_algorithm,
 )
 from qrap_core.crypto import names as names_module
 from qrap_core.enums import Usage
@@ -160,15 +164,126 @@ SPELLINGS: list[tuple[str, int | None, str, str, Usage, int | None]] = [
     ("SHA-512", None, "SHA-512", "SHA-2", HASH, 256),
     ("SHA3-256", None, "SHA3-256", "SHA-3", HASH, 128),
     ("sha3_512", None, "SHA3-512", "SHA-3", HASH, 256),
+    # SEC 2, Koblitz, binary and Brainpool curves, with their TLS codepoints and OIDs
+    ("secp160r1", None, "secp160r1", "EC", UNK, 80),
+    ("0x0016", None, "ECDH-secp256k1", "ECDH", KEX, 128),
+    ("ES256K", None, "ECDSA-secp256k1", "EC", SIG, 128),
+    ("secp224k1", None, "secp224k1", "EC", UNK, 112),
+    ("sect163k1", None, "K-163", "EC", UNK, 80),
+    ("sect163r2", None, "B-163", "EC", UNK, 80),
+    ("sect233k1", None, "K-233", "EC", UNK, 112),
+    ("sect283k1", None, "K-283", "EC", UNK, 128),
+    ("1.3.132.0.37", None, "B-409", "EC", UNK, 192),
+    ("ECDSA sect571r1", None, "ECDSA-B571", "EC", SIG, 256),
+    ("0x0009", None, "ECDH-K283", "ECDH", KEX, 128),
+    ("brainpoolP256r1tls13", None, "brainpoolP256r1", "EC", UNK, 128),
+    ("0x001f", None, "ECDH-brainpoolP256r1", "ECDH", KEX, 128),
+    ("brainpoolP320r1", None, "brainpoolP320r1", "EC", UNK, 128),
+    ("ECDSA-brainpoolP512r1", None, "ECDSA-brainpoolP512r1", "EC", SIG, 256),
+    ("NIST P-384", None, "P-384", "EC", UNK, 192),
+    ("ecp256", None, "P-256", "EC", UNK, 128),
+    ("EC P-521", None, "P-521", "EC", UNK, 256),
+    ("0x0013", None, "ECDH-P192", "ECDH", KEX, 80),
+    # X.509 and JOSE signature names, SSH certificate and security-key types
+    ("ES256", None, "ECDSA-P256", "EC", SIG, 128),
+    ("ES384", None, "ECDSA-P384", "EC", SIG, 192),
+    ("ES512", None, "ECDSA-P521", "EC", SIG, 256),
+    ("ecdsa-with-SHA256", 256, "ECDSA-P256", "EC", SIG, 128),
+    ("1.2.840.10045.4.3.3", 384, "ECDSA-P384", "EC", SIG, 192),
+    ("ecdsa-with-SHA1", 256, "ecdsa-with-SHA1", "EC", SIG, 128),
+    ("sk-ecdsa-sha2-nistp256@openssh.com", None, "ECDSA-P256", "EC", SIG, 128),
+    ("ecdsa-sha2-nistp384-cert-v01@openssh.com", None, "ECDSA-P384", "EC", SIG, 192),
+    ("sk-ssh-ed25519@openssh.com", None, "Ed25519", "EdDSA", SIG, 128),
+    ("ssh-ed25519-cert-v01@openssh.com", None, "Ed25519", "EdDSA", SIG, 128),
+    ("sha256WithRSAEncryption", 2048, "RSA-2048", "RSA", SIG, 112),
+    ("1.2.840.113549.1.1.11", 4096, "RSA-4096", "RSA", SIG, 128),
+    ("sha384WithRSAEncryption", 3072, "RSA-3072", "RSA", SIG, 128),
+    ("sha1WithRSAEncryption", 2048, "sha1WithRSAEncryption", "RSA", SIG, 112),
+    ("md5WithRSAEncryption", None, "md5WithRSAEncryption", "RSA", SIG, None),
+    ("RS256", 2048, "RSA-2048", "RSA", SIG, 112),
+    ("PS384", 3072, "RSA-3072", "RSA", SIG, 128),
+    ("rsa-sha2-256-cert-v01@openssh.com", 3072, "RSA-3072", "RSA", SIG, 128),
+    ("RSA-OAEP-256", 2048, "RSA-2048", "RSA", KEX, 112),
+    ("RSA1_5", 2048, "RSA-2048", "RSA", KEX, 112),
+    ("RSAES-PKCS1-v1_5", 4096, "RSA-4096", "RSA", KEX, 128),
+    ("RSA-512", None, "RSA-512", "RSA", UNK, 57),  # the NFS estimate below SP 800-57
+    ("RSA-8192", None, "RSA-8192", "RSA", UNK, 192),
+    ("ECDH-ES", None, "ECDH", "ECDH", KEX, None),
+    ("1.3.132.1.12", None, "ECDH", "ECDH", KEX, None),
+    ("dsa-with-sha256", 2048, "DSA-2048", "DSA", SIG, 112),
+    ("dsaWithSHA1", 1024, "dsaWithSHA1", "DSA", SIG, 80),
+    ("DSA-3072", None, "DSA-3072", "DSA", SIG, 128),
+    # Finite-field groups in TLS, SSH and IKE
+    ("ffdhe8192", None, "DH-8192", "DH", KEX, 192),
+    ("0x0104", None, "DH-8192", "DH", KEX, 192),
+    ("diffie-hellman-group18-sha512", None, "DH-8192", "DH", KEX, 192),
+    ("diffie-hellman-group14-sha1", None, "DH-2048", "DH", KEX, 112),
+    ("diffie-hellman-group-exchange-sha256", 3072, "DH-3072", "DH", KEX, 128),
+    ("MODP_1536", None, "DH-1536", "DH", KEX, 80),
+    ("curve448-sha512", None, "X448", "ECDH", KEX, 224),
+    ("0x001E", None, "X448", "ECDH", KEX, 224),
+    # Post-quantum: codepoints, OIDs, draft names, parameter sets
+    ("0x0200", None, "ML-KEM-512", "ML-KEM", KEX, 128),
+    ("MLKEM1024", None, "ML-KEM-1024", "ML-KEM", KEX, 256),
+    ("id-alg-ml-kem-512", None, "ML-KEM-512", "ML-KEM", KEX, 128),
+    ("id-ml-dsa-87", None, "ML-DSA-87", "ML-DSA", SIG, 256),
+    ("2.16.840.1.101.3.4.3.17", None, "ML-DSA-44", "ML-DSA", SIG, 128),
+    ("SLH-DSA-SHA2-192f", None, "SLH-DSA-SHA2-192f", "SLH-DSA", SIG, 192),
+    ("SPHINCS+", None, "SLH-DSA", "SLH-DSA", SIG, None),
+    ("LMS_SHA256_M32_H10", None, "LMS-SHA256-M32-H10", "LMS", SIG, 256),
+    ("LMS-SHAKE-M24-H20", None, "LMS-SHAKE-M24-H20", "LMS", SIG, 192),
+    ("HSS-LMS", None, "LMS", "LMS", SIG, None),
+    ("XMSS-SHA2_10_256", None, "XMSS-SHA2_10_256", "XMSS", SIG, 256),
+    ("XMSSMT", None, "XMSS^MT", "XMSS", SIG, None),
+    ("Falcon-512", None, "FN-DSA-512", "FN-DSA", SIG, 128),
+    ("Kyber-1024", None, "Kyber1024", "Kyber", KEX, 256),
+    ("Dilithium5", None, "Dilithium5", "Dilithium", SIG, 256),
+    ("0x11EB", None, "SecP256r1MLKEM768", "hybrid", KEX, 192),
+    ("0x11ED", None, "SecP384r1MLKEM1024", "hybrid", KEX, 256),
+    ("curveSM2MLKEM768", None, "curveSM2MLKEM768", "hybrid", KEX, 192),
+    ("0x6399", None, "X25519Kyber768Draft00", "hybrid", KEX, 192),
+    ("mlkem1024nistp384-sha384", None, "mlkem1024nistp384-sha384", "hybrid", KEX, 256),
+    ("sntrup761x25519-sha512", None, "sntrup761x25519-sha512", "hybrid", KEX, 128),
+    # Symmetric: SSH and OpenSSL cipher names, modes, other block ciphers
+    ("aes192-ctr", None, "AES-192-CTR", "AES", ENC, 192),
+    ("aes128-gcm@openssh.com", None, "AES-128-GCM", "AES", ENC, 128),
+    ("id-aes256-wrap", None, "AES-256-KW", "AES", ENC, 256),
+    ("2.16.840.1.101.3.4.1.2", None, "AES-128-CBC", "AES", ENC, 128),
+    ("AES-256-GCM-SIV", None, "AES-256-GCM-SIV", "AES", ENC, 256),
+    ("ChaCha20", None, "ChaCha20", "ChaCha20", ENC, 256),
+    ("camellia256-cbc", None, "Camellia-256", "Camellia", ENC, 256),
+    ("ARIA-128-GCM", None, "ARIA-128", "ARIA", ENC, 128),
+    ("SEED-CBC", None, "SEED", "SEED", ENC, 128),
+    ("SM4-GCM", None, "SM4", "SM4", ENC, 128),
+    ("3des-cbc", None, "3DES", "3DES", ENC, 112),
+    ("blowfish-cbc", None, "Blowfish", "Blowfish", ENC, None),
+    ("cast128-cbc", None, "CAST5", "CAST5", ENC, None),
+    ("IDEA-CBC", None, "IDEA", "IDEA", ENC, None),
+    ("arcfour256", None, "RC4", "RC4", ENC, None),
+    ("RC2-CBC", None, "RC2", "RC2", ENC, None),
+    # Hashes and MACs: OpenSSL, SSH, JOSE and OIDs
+    ("SHA-512/256", None, "SHA-512/256", "SHA-2", HASH, 128),
+    ("2.16.840.1.101.3.4.2.1", None, "SHA-256", "SHA-2", HASH, 128),
+    ("SHAKE256", None, "SHAKE256", "SHA-3", HASH, 256),
+    ("BLAKE2b512", None, "BLAKE2b-512", "BLAKE2", HASH, 256),
+    ("1.2.840.113549.2.5", None, "MD5", "MD5", HASH, 18),
+    ("hmac-sha2-256", None, "HMAC-SHA256", "HMAC", HASH, None),
+    ("hmac-sha2-512-etm@openssh.com", None, "HMAC-SHA512", "HMAC", HASH, None),
+    ("hmac-sha1", None, "HMAC-SHA1", "HMAC", HASH, None),
+    ("hmac-md5", None, "HMAC-MD5", "HMAC", HASH, None),
+    ("HS384", None, "HMAC-SHA384", "HMAC", HASH, None),
+    ("hmacWithSHA256", None, "HMAC-SHA256", "HMAC", HASH, None),
+    ("umac-128-etm@openssh.com", None, "UMAC-128", "UMAC", HASH, None),
+    ("AES-CMAC", None, "AES-CMAC", "CMAC", HASH, None),
 ]
 
 QUANTUM_VULNERABLE_FAMILIES = {"RSA", "EC", "ECDH", "EdDSA", "DH", "DSA"}
-PQC_FAMILIES = {"ML-KEM", "ML-DSA", "SLH-DSA", "LMS", "XMSS"}
+PQC_FAMILIES = {"ML-KEM", "ML-DSA", "SLH-DSA", "LMS", "XMSS", "FN-DSA", "Kyber", "Dilithium"}
 
 
 class TestParseAlgorithm:
-    def test_the_table_covers_sixty_spellings(self) -> None:
-        assert len(SPELLINGS) >= 60
+    def test_the_table_covers_at_least_150_spellings(self) -> None:
+        assert len({row[:2] for row in SPELLINGS}) >= 150
 
     @pytest.mark.parametrize(
         ("text", "key_size", "canonical", "family", "usage", "bits"),
@@ -303,3 +418,144 @@ class TestIr8547Deadline:
     )
     def test_deadline(self, name: str, deadline: date | None) -> None:
         assert ir8547_deadline(parse_algorithm(name)) == deadline
+
+
+PRIMITIVES = {
+    "signature",
+    "key-agree",
+    "kem",
+    "pke",
+    "combiner",
+    "ae",
+    "block-cipher",
+    "stream-cipher",
+    "hash",
+    "xof",
+    "mac",
+    "unknown",
+}
+
+
+class TestEntries:
+    def test_covers_every_family_the_issue_lists(self) -> None:
+        names = set(entries())
+        for size in (512, 1024, 2048, 3072, 4096, 7680, 15360):
+            assert f"RSA-{size}" in names
+        expected = {
+            "DSA-2048", "DH-2048", "DH-8192", "ECDSA-P256", "ECDH-P384", "ECDSA-secp256k1",
+            "ECDSA-brainpoolP384r1", "ECDH-K283", "Ed25519", "Ed448", "X25519", "X448",
+            "AES-128-GCM", "AES-192-CBC", "AES-256-CTR", "3DES", "DES", "RC4",
+            "ChaCha20-Poly1305", "MD5", "SHA-1", "SHA-256", "SHA3-256", "HMAC-SHA256",
+            "ML-KEM-512", "ML-KEM-768", "ML-KEM-1024", "ML-DSA-44", "ML-DSA-65", "ML-DSA-87",
+            "SLH-DSA-SHA2-128s", "SLH-DSA-SHAKE-256f", "LMS-SHA256-M32-H10", "XMSS-SHA2_10_256",
+            "X25519MLKEM768", "SecP256r1MLKEM768", "SecP384r1MLKEM1024", "mlkem768x25519-sha256",
+            "sntrup761x25519-sha512",
+        }  # fmt: skip
+        assert expected <= names
+        assert len(names) >= 80
+
+    def test_standard_sizes_are_listed_with_their_strength(self) -> None:
+        listed = entries()
+        for family, sizes in STANDARD_SIZES.items():
+            for size in sizes:
+                info = listed[f"{family}-{size}"]
+                assert info.classical_bits == finite_field_bits(size)
+                assert info.quantum_level == 0
+
+    @pytest.mark.parametrize("info", list(entries().values()), ids=lambda i: i.canonical)
+    def test_every_entry_has_every_field(self, info: AlgorithmInfo) -> None:
+        assert info.known
+        assert info.family
+        assert info.primitive in PRIMITIVES
+        assert info.quantum_level is not None
+        assert 0 <= info.quantum_level <= 5
+        # Shor-breakable means level 0; post-quantum means at least category 1.
+        if info.quantum_vulnerable:
+            assert info.quantum_level == 0
+        if info.post_quantum:
+            assert info.quantum_level >= 1
+        assert parse_algorithm(info.canonical) == info
+
+    @pytest.mark.parametrize(
+        ("name", "level", "primitive"),
+        [
+            ("RSA-15360", 0, "pke"),
+            ("ECDSA-P521", 0, "signature"),
+            ("X25519", 0, "key-agree"),
+            ("AES-128", 1, "block-cipher"),
+            ("AES-192-GCM", 3, "ae"),
+            ("AES-256", 5, "block-cipher"),
+            ("ChaCha20-Poly1305", 5, "ae"),
+            ("SHA-256", 2, "hash"),
+            ("SHA-384", 4, "hash"),
+            ("SHAKE128", 2, "xof"),
+            ("HMAC-SHA256", 5, "mac"),
+            ("ML-KEM-512", 1, "kem"),
+            ("ML-KEM-768", 3, "kem"),
+            ("ML-KEM-1024", 5, "kem"),
+            ("ML-DSA-44", 2, "signature"),
+            ("ML-DSA-65", 3, "signature"),
+            ("ML-DSA-87", 5, "signature"),
+            ("SLH-DSA-SHA2-192s", 3, "signature"),
+            ("X25519MLKEM768", 3, "combiner"),
+            ("SecP384r1MLKEM1024", 5, "combiner"),
+            ("3DES", 0, "block-cipher"),
+            ("MD5", 0, "hash"),
+        ],
+    )
+    def test_quantum_level_and_primitive(self, name: str, level: int, primitive: str) -> None:
+        info = parse_algorithm(name)
+        assert (info.quantum_level, info.primitive) == (level, primitive)
+
+    def test_unknown_has_no_level(self) -> None:
+        assert parse_algorithm("Frobnicate-9000").quantum_level is None
+
+    def test_a_size_never_picks_a_non_nist_curve(self) -> None:
+        assert not parse_algorithm("ECDSA-320").known
+        assert not parse_algorithm("ECDSA-163").known
+        assert parse_algorithm("ECDSA", 512).canonical == "ECDSA"
+
+
+class TestParseCbomAlgorithm:
+    @pytest.mark.parametrize(
+        ("name", "properties", "canonical", "usage"),
+        [
+            ("ML-KEM", {"parameter_set": "768"}, "ML-KEM-768", KEX),
+            ("ML-DSA", {"parameter_set": "65", "primitive": "signature"}, "ML-DSA-65", SIG),
+            ("SLH-DSA", {"parameter_set": "SHA2-128s"}, "SLH-DSA-SHA2-128s", SIG),
+            ("RSA", {"parameter_set": "2048", "primitive": "signature"}, "RSA-2048", SIG),
+            ("RSA", {"parameter_set": "3072", "primitive": "pke"}, "RSA-3072", KEX),
+            ("RSA-2048", {"primitive": "pke"}, "RSA-2048", KEX),
+            ("ECDSA", {"curve": "secp384r1"}, "ECDSA-P384", SIG),
+            ("EC", {"curve": "P-256", "primitive": "key-agree"}, "ECDH-P256", KEX),
+            ("EC", {"curve": "brainpoolP256r1", "primitive": "signature"},
+             "ECDSA-brainpoolP256r1", SIG),
+            ("EdDSA", {"curve": "Curve25519", "primitive": "signature"}, "Ed25519", SIG),
+            ("", {"curve": "curve25519", "primitive": "key-agree"}, "X25519", KEX),
+            ("AES", {"parameter_set": "256", "mode": "gcm"}, "AES-256-GCM", ENC),
+            ("AES-128", {"mode": "CBC"}, "AES-128-CBC", ENC),
+            ("SHA-384", {"primitive": "hash"}, "SHA-384", HASH),
+            ("something-proprietary", {"oid": "1.3.101.112"}, "Ed25519", SIG),
+        ],
+    )  # fmt: skip
+    def test_properties_complete_the_name(
+        self, name: str, properties: dict[str, Any], canonical: str, usage: Usage
+    ) -> None:
+        info = parse_cbom_algorithm(name, **properties)
+        assert (info.canonical, info.usage) == (canonical, usage)
+
+    @pytest.mark.parametrize(
+        ("name", "properties"),
+        [
+            ("GOST R 34.10-2012", {"parameter_set": "256"}),
+            ("ECDSA", {"curve": "frobnicurve"}),
+            ("", {}),
+            ("Vendor-KEM", {"primitive": "kem", "parameter_set": "768"}),
+        ],
+    )
+    def test_never_guesses(self, name: str, properties: dict[str, Any]) -> None:
+        info = parse_cbom_algorithm(name, **properties)
+        if name == "ECDSA":
+            assert info.canonical == "ECDSA"  # the family stays, no curve is made up
+        else:
+            assert not info.known

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from qrap_cli.demo_server import serve_tls
-from tests.servers import CERTS, cert_pair, openssl_server, pyopenssl_server
+from tests.servers import CERTS, cert_pair, make_identity, openssl_server, pyopenssl_server
 
 MODERN_ONLY = ["-no_ssl3", "-no_tls1", "-no_tls1_1"]
 LEGACY_ONLY = ["-no_tls1_2", "-no_tls1_3", "-cipher", "DEFAULT@SECLEVEL=0"]
@@ -70,6 +71,22 @@ def chain_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     (folder / "intermediate.pem").write_bytes(intermediate)
     extra = ["-cert_chain", str(folder / "intermediate.pem")]
     with openssl_server(folder / "leaf.pem", CERTS / "chain-leaf.key", extra) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def ed25519_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """An Ed25519 certificate, made here: the examples ship no Ed25519 key."""
+    cert, key = make_identity(tmp_path_factory.mktemp("ed25519"), Ed25519PrivateKey.generate())
+    with openssl_server(cert, key, MODERN_ONLY) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def x25519_only_server() -> Iterator[int]:
+    """TLS 1.3 only, one key-exchange group: the group probe must find exactly that one."""
+    extra = ["-no_tls1_2", "-groups", "X25519"]
+    with openssl_server(*cert_pair("ecdsa-p256"), MODERN_ONLY + extra) as port:
         yield port
 
 

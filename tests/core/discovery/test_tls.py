@@ -1,9 +1,12 @@
-"""The TLS probe against real servers on 127.0.0.1 (system OpenSSL, bundled OpenSSL, Python ssl)."""
+"""The TLS probe against real servers on 127.0.0.1: Debian's OpenSSL 3.0 ``s_server`` (classical
+groups only), pyOpenSSL on the OpenSSL bundled with ``cryptography`` (hybrid X25519MLKEM768),
+and Python's ``ssl``."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
-import ssl
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -20,6 +23,15 @@ pytestmark = pytest.mark.network
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 LOOPBACK = NetworkPolicy(["127.0.0.0/8"])
+PQ_GROUPS = (
+    "X25519MLKEM768",
+    "SecP256r1MLKEM768",
+    "SecP384r1MLKEM1024",
+    "MLKEM512",
+    "MLKEM768",
+    "MLKEM1024",
+    "X25519Kyber768Draft00",
+)
 
 
 def run(
@@ -44,8 +56,8 @@ def only(assets: Sequence[CryptoAsset]) -> CryptoAsset:
     return assets[0]
 
 
-def sslv3_expected() -> str:
-    return "rejected" if tls._pyopenssl_speaks("SSLv3") or ssl.HAS_SSLv3 else "not_tested"
+def negotiated_kex(result: TargetResult) -> CryptoAsset:
+    return only([a for a in of_kind(result, "key_exchange") if a.details["negotiated"]])
 
 
 @pytest.fixture
@@ -66,8 +78,9 @@ class TestModernServer:
         assert result.details["address"] == "127.0.0.1"
         assert result.details["sni"] is None
         assert result.details["negotiated_version"] == "TLSv1.3"
+        # Raw hellos test every version, SSLv3 included, whatever our OpenSSL can speak.
         assert result.details["versions"] == {
-            "SSLv3": sslv3_expected(),
+            "SSLv3": "rejected",
             "TLSv1.0": "rejected",
             "TLSv1.1": "rejected",
             "TLSv1.2": "accepted",
@@ -85,17 +98,54 @@ class TestModernServer:
         assert first.protocol == "TLSv1.3"
         assert first.usage is Usage.ENCRYPTION
         assert first.details["forward_secrecy"] is True
+        assert first.details["aead"] is True
+        assert first.details["negotiated"] is True
         assert first.details["bits"] in (128, 256)
-        assert set(first.details) == {"bits", "forward_secrecy"}
 
-    def test_classical_key_exchange(self, rsa2048_server: int) -> None:
-        kex = only(of_kind(run(rsa2048_server), "key_exchange"))
+    def test_enumerates_suites_per_version(self, rsa2048_server: int) -> None:
+        suites = run(rsa2048_server).details["cipher_suites"]
 
-        assert kex.algorithm == "X25519"
-        assert kex.family == "ECDH"
-        assert kex.key_size == 256
+        # OpenSSL 3.0's TLS 1.3 defaults, in any order.
+        assert set(suites["TLSv1.3"]) == {
+            "TLS_AES_256_GCM_SHA384",
+            "TLS_CHACHA20_POLY1305_SHA256",
+            "TLS_AES_128_GCM_SHA256",
+        }
+        tls12 = set(suites["TLSv1.2"])
+        assert "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" in tls12
+        assert "TLS_RSA_WITH_AES_128_CBC_SHA" in tls12  # OpenSSL 3.0 still offers it
+        # An RSA certificate cannot serve ECDSA suites; the default level excludes 3DES.
+        assert not any("ECDSA" in s or "3DES" in s for s in tls12)
+
+    def test_suite_classification(self, rsa2048_server: int) -> None:
+        by_name = {a.name: a for a in of_kind(run(rsa2048_server), "cipher_suite")}
+
+        cbc = by_name["TLS_RSA_WITH_AES_128_CBC_SHA"].details
+        assert (cbc["forward_secrecy"], cbc["aead"]) == (False, False)
+        assert cbc["weaknesses"] == ["cbc-sha1"]
+        gcm = by_name["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"].details
+        assert (gcm["forward_secrecy"], gcm["aead"], gcm["weaknesses"]) == (True, True, [])
+
+    def test_classical_key_exchange_and_verdict(self, rsa2048_server: int) -> None:
+        result = run(rsa2048_server)
+
+        kex = only(of_kind(result, "key_exchange"))
+        assert (kex.algorithm, kex.family, kex.key_size) == ("X25519", "ECDH", 256)
         assert kex.usage is Usage.KEY_ESTABLISHMENT
-        assert kex.details == {"group": "x25519", "hybrid_pqc": False, "pqc": False}
+        assert kex.details == {
+            "group": "x25519",
+            "hybrid_pqc": False,
+            "pqc": False,
+            "negotiated": True,
+        }
+        groups = result.details["groups"]
+        assert all(groups[g] == "rejected" for g in PQ_GROUPS)
+        for classical in ("x25519", "secp256r1", "secp384r1", "secp521r1", "x448", "ffdhe2048"):
+            assert groups[classical] == "accepted"
+        verdict = result.details["key_exchange"]
+        assert verdict["verdict"] == "classical-only"
+        assert verdict["pq_groups"] == []
+        assert verdict["not_tested_groups"] == []
 
     def test_rsa_certificate(self, rsa2048_server: int) -> None:
         cert = only(of_kind(run(rsa2048_server), "certificate"))
@@ -105,10 +155,26 @@ class TestModernServer:
         assert cert.details["chain_index"] == 0
 
     def test_ecdsa_certificate(self, ecdsa_server: int) -> None:
-        cert = only(of_kind(run(ecdsa_server), "certificate"))
+        result = run(ecdsa_server)
+        cert = only(of_kind(result, "certificate"))
 
         assert (cert.algorithm, cert.family, cert.key_size) == ("ECDSA", "EC", 256)
         assert cert.details["curve"] == "secp256r1"
+        assert any("ECDSA" in s for s in result.details["cipher_suites"]["TLSv1.2"])
+
+    def test_ed25519_certificate(self, ed25519_server: int) -> None:
+        cert = only(of_kind(run(ed25519_server), "certificate"))
+
+        assert (cert.algorithm, cert.family) == ("Ed25519", "EdDSA")
+        assert cert.details["subject"] == "CN=localhost"
+
+    def test_one_group_server(self, x25519_only_server: int) -> None:
+        result = run(x25519_only_server)
+
+        groups = result.details["groups"]
+        assert [g for g, s in groups.items() if s == "accepted"] == ["x25519"]
+        assert all(s == "rejected" for g, s in groups.items() if g != "x25519")
+        assert result.details["versions"]["TLSv1.2"] == "rejected"
 
 
 class TestWeakServers:
@@ -131,57 +197,40 @@ class TestWeakServers:
         assert result.status == "ok", result.error
         versions = result.details["versions"]
         assert versions["TLSv1.0"] == versions["TLSv1.1"] == "accepted"
-        assert versions["TLSv1.2"] == versions["TLSv1.3"] == "rejected"
+        assert versions["TLSv1.2"] == versions["TLSv1.3"] == versions["SSLv3"] == "rejected"
         assert result.details["negotiated_version"] == "TLSv1.1"
         protocols = {a.name: a.details["negotiated"] for a in of_kind(result, "protocol")}
         assert protocols == {"TLSv1.0": False, "TLSv1.1": True}
         assert {a.protocol for a in of_kind(result, "cipher_suite")} <= {"TLSv1.0", "TLSv1.1"}
-        assert only(of_kind(result, "key_exchange")).protocol == "TLSv1.1"
+        assert negotiated_kex(result).protocol == "TLSv1.1"
+        # The bundled OpenSSL refuses TLS 1.1, so the chain came from the raw handshake.
+        assert only(of_kind(result, "certificate")).key_size == 2048
+
+    def test_legacy_server_groups_and_dh_size(self, legacy_server: int) -> None:
+        result = run(legacy_server)
+
+        groups = result.details["groups"]
+        # No TLS 1.3, so no PQ group is possible: refused, not "not tested".
+        assert all(groups[g] == "rejected" for g in PQ_GROUPS)
+        assert groups["x25519"] == "accepted"  # via a TLS 1.1 ECDHE hello naming only it
+        assert groups["ffdhe2048"] == "not_tested"
+        assert result.details["key_exchange"]["verdict"] == "classical-only"
+        dhe = [a for a in of_kind(result, "cipher_suite") if "_DHE_" in a.name]
+        assert dhe
+        assert all(a.details["dh_bits"] == 2048 for a in dhe)
+        assert all(a.details["forward_secrecy"] for a in dhe)
 
     def test_static_rsa_key_transport(self, static_rsa_server: int) -> None:
         result = run(static_rsa_server)
 
         assert result.status == "ok", result.error
         cipher = of_kind(result, "cipher_suite")[0]
-        assert cipher.name == "AES128-SHA"
-        assert cipher.details == {"bits": 128, "forward_secrecy": False}
-        kex = only(of_kind(result, "key_exchange"))
+        assert cipher.name == "TLS_RSA_WITH_AES_128_CBC_SHA"
+        assert cipher.details["bits"] == 128
+        assert cipher.details["forward_secrecy"] is False
+        kex = negotiated_kex(result)
         assert (kex.algorithm, kex.family, kex.key_size) == ("RSA", "RSA", 2048)
-        assert kex.details == {"group": None, "hybrid_pqc": False, "pqc": False}
-
-
-class TestLegacyFallback:
-    def test_stdlib_ssl_probes_versions_pyopenssl_cannot(
-        self, legacy_server: int, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        monkeypatch.setattr(tls, "_pyopenssl_speaks", lambda version: version == "TLSv1.3")
-
-        result = run(legacy_server)
-
-        assert result.status == "ok", result.error
-        assert result.details["versions"]["TLSv1.0"] == "accepted"
-        assert result.details["versions"]["TLSv1.1"] == "accepted"
-        assert result.details["negotiated_version"] == "TLSv1.1"
-        # Python 3.11's ssl shows the leaf only, which is still the certificate.
-        assert only(of_kind(result, "certificate")).key_size == 2048
-
-    def test_version_no_library_speaks_is_not_tested(
-        self, legacy_server: int, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        sslv3 = sslv3_expected()
-        monkeypatch.setattr(tls, "_pyopenssl_speaks", lambda version: version != "TLSv1.0")
-        monkeypatch.setattr(tls, "_stdlib_speaks", lambda version: version != "TLSv1.0")
-
-        result = run(legacy_server)
-
-        assert result.details["versions"]["TLSv1.0"] == "not_tested"
-        # Asked to try SSLv3, a bundled OpenSSL built without it refuses the setting itself.
-        assert result.details["versions"]["SSLv3"] == sslv3
-        assert "TLSv1.0" not in {a.name for a in of_kind(result, "protocol")}
-
-    def test_bundled_openssl_speaks_tls10_and_tls11(self) -> None:
-        assert tls._pyopenssl_speaks("TLSv1.0")
-        assert tls._pyopenssl_speaks("TLSv1.1")
+        assert kex.details["group"] is None
 
 
 class TestHybridGroup:
@@ -190,9 +239,76 @@ class TestHybridGroup:
 
         assert result.status == "ok", result.error
         assert result.details["group"] == "X25519MLKEM768"
-        kex = only(of_kind(result, "key_exchange"))
+        kex = negotiated_kex(result)
         assert (kex.algorithm, kex.family, kex.protocol) == ("X25519MLKEM768", "hybrid", "TLSv1.3")
-        assert kex.details == {"group": "X25519MLKEM768", "hybrid_pqc": True, "pqc": True}
+        assert kex.details["hybrid_pqc"] is True
+        assert kex.details["pqc"] is True
+
+    def test_each_group_probed_alone(self, hybrid_server: int) -> None:
+        result = run(hybrid_server, sni="localhost")
+
+        groups = result.details["groups"]
+        assert groups["X25519MLKEM768"] == "accepted"
+        assert groups["X25519Kyber768Draft00"] == "rejected"
+        assert groups["x25519"] == "accepted"
+        verdict = result.details["key_exchange"]
+        assert verdict["verdict"] == "hybrid-pq"
+        assert verdict["classical_fallback"] is True
+        assert "X25519MLKEM768" in verdict["pq_groups"]
+
+    def test_classical_fallback_is_an_asset(self, hybrid_server: int) -> None:
+        result = run(hybrid_server, sni="localhost")
+
+        fallback = [a for a in of_kind(result, "key_exchange") if a.details.get("fallback")]
+        assert [a.algorithm for a in fallback] == ["X25519"]
+        assert fallback[0].details["negotiated"] is False
+
+    def test_system_openssl_negotiates_classical_with_it(self, hybrid_server: int) -> None:
+        # The raw hello tells the same story as the library: the server names the group.
+        result = run(hybrid_server, sni="localhost")
+        assert result.details["versions"]["TLSv1.3"] == "accepted"
+        assert set(result.details["cipher_suites"]["TLSv1.3"]) >= {"TLS_AES_256_GCM_SHA384"}
+
+
+class TestVerdict:
+    def statuses(self, **accepted: tls.Status) -> dict[str, tls.Status]:
+        groups: dict[str, tls.Status] = dict.fromkeys(PQ_GROUPS, "rejected")
+        groups.update({"curveSM2MLKEM768": "rejected", "x25519": "rejected"})
+        groups.update(accepted)
+        return groups
+
+    def test_pq_only(self) -> None:
+        verdict = tls.key_exchange_verdict(
+            self.statuses(MLKEM768="accepted"), {"TLSv1.3": "accepted"}
+        )
+        assert verdict["verdict"] == "pq-only"
+
+    def test_hybrid_without_fallback(self) -> None:
+        verdict = tls.key_exchange_verdict(
+            self.statuses(X25519MLKEM768="accepted"), {"TLSv1.3": "accepted"}
+        )
+        assert (verdict["verdict"], verdict["classical_fallback"]) == ("hybrid-pq", False)
+
+    def test_tls12_is_a_classical_fallback(self) -> None:
+        verdict = tls.key_exchange_verdict(
+            self.statuses(X25519MLKEM768="accepted"),
+            {"TLSv1.2": "accepted", "TLSv1.3": "accepted"},
+        )
+        assert (verdict["verdict"], verdict["classical_fallback"]) == ("hybrid-pq", True)
+
+    def test_legacy_draft(self) -> None:
+        verdict = tls.key_exchange_verdict(
+            self.statuses(X25519Kyber768Draft00="accepted", x25519="accepted"),
+            {"TLSv1.3": "accepted"},
+        )
+        assert verdict["verdict"] == "legacy-pq-draft"
+
+    def test_untested_pq_group_is_never_classical_only(self) -> None:
+        verdict = tls.key_exchange_verdict(
+            self.statuses(MLKEM1024="not_tested", x25519="accepted"), {"TLSv1.3": "accepted"}
+        )
+        assert verdict["verdict"] == "not-tested"
+        assert "MLKEM1024" in verdict["not_tested_groups"]
 
 
 class TestDemoServer:
@@ -242,6 +358,29 @@ class TestChainAndSni:
         assert result.details["address"] == "127.0.0.1"
         assert result.details["sni"] == "localhost"
         assert only(of_kind(result, "certificate")).algorithm == "ECDSA"
+        # Raw hellos carry the name too: the ECDSA identity answers them.
+        assert any("ECDSA" in s for s in result.details["cipher_suites"]["TLSv1.2"])
+
+
+class TestConcurrency:
+    def test_many_endpoints_share_one_loop(self, rsa2048_server: int, ecdsa_server: int) -> None:
+        targets = [TlsTarget(host="127.0.0.1", port=p) for p in (rsa2048_server, ecdsa_server)]
+
+        async def scan() -> list[TargetResult]:
+            limit = asyncio.Semaphore(16)
+            return await asyncio.gather(
+                *(
+                    tls.probe_async(t, policy=LOOPBACK, timeout=3, now=NOW, limit=limit)
+                    for t in targets * 10
+                )
+            )
+
+        started = time.monotonic()
+        results = asyncio.run(scan())
+
+        assert [r.status for r in results] == ["ok"] * 20
+        assert len({r.target for r in results}) == 2
+        assert time.monotonic() - started < 30
 
 
 class TestFailures:
@@ -268,6 +407,15 @@ class TestFailures:
             assert "loopback" in result.error
             with pytest.raises(BlockingIOError):
                 listener.accept()
+
+    def test_metadata_address_is_never_dialled(self) -> None:
+        policy = NetworkPolicy(["0.0.0.0/0"], resolver=lambda host, port: ["169.254.169.254"])
+
+        result = run(443, host="metadata.example", policy=policy)
+
+        assert result.status == "error"
+        assert result.error is not None
+        assert "metadata" in result.error
 
     def test_server_that_never_answers_times_out(self) -> None:
         with socket.socket() as listener:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from qrap_core.rules import RuleContext, evaluate
 
 KEX = Usage.KEY_ESTABLISHMENT
 SIG = Usage.SIGNATURE
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def one_step(item: PlanInput) -> dict[str, Any]:
@@ -133,12 +135,12 @@ class TestPlanMigration:
             ]
         )
         body = plan.to_dict()
-        assert set(body) == {
-            "steps",
-            "total_assets",
-            "critical_count",
-            "estimated_phases",
+        assert set(body) >= {"steps", "total_assets", "critical_count", "estimated_phases"}
+        assert set(body) - {"steps", "total_assets", "critical_count", "estimated_phases"} == {
+            "phases",
             "skipped",
+            "profile",
+            "unknown_algorithms",
         }
         assert [s["asset"] for s in body["steps"]] == ["crit-1", "crit-2", "high", "med", "low"]
         assert [s["priority"] for s in body["steps"]] == [
@@ -148,7 +150,7 @@ class TestPlanMigration:
             "MEDIUM",
             "LOW",
         ]
-        assert set(body["steps"][0]) == {
+        assert set(body["steps"][0]) >= {
             "asset",
             "current_algorithm",
             "target_algorithm",
@@ -156,7 +158,14 @@ class TestPlanMigration:
             "estimated_effort",
             "notes",
         }
-        assert (body["total_assets"], body["critical_count"], body["estimated_phases"]) == (6, 2, 4)
+        # Phases: classical (RSA-1024, DES, SHA-1), key establishment (X25519), signatures.
+        assert (body["total_assets"], body["critical_count"], body["estimated_phases"]) == (6, 2, 3)
+        assert [p["key"] for p in body["phases"]] == [
+            "classical",
+            "key-establishment",
+            "signatures",
+        ]
+        json.dumps(body)  # JSON-ready: dates as strings
 
     def test_urgency_defaults_to_medium(self) -> None:
         assert plan_migration([PlanInput("a", "X25519")]).steps[0].priority is RiskLevel.MEDIUM
@@ -236,3 +245,145 @@ class TestPlanFromFindings:
     def test_no_findings_no_steps(self) -> None:
         plan = plan_from_findings(tls_assets(), [])
         assert (plan.steps, plan.total_assets) == ([], 0)
+
+
+def chain_assets() -> list[CryptoAsset]:
+    """A root, an intermediate and a leaf at one TLS endpoint, all RSA."""
+    host = "shop.example.com:443"
+
+    def cert(subject: str, issuer: str, size: int, **details: Any) -> CryptoAsset:
+        return CryptoAsset(
+            kind="certificate",
+            name=subject,
+            location=host,
+            usage=SIG,
+            algorithm="RSA",
+            family="RSA",
+            key_size=size,
+            details={
+                "subject": subject,
+                "issuer": issuer,
+                "signature_hash": "sha256",
+                "not_after": "2030-01-01T00:00:00+00:00",
+                "lifetime_days": 398,
+                "is_ca": False,
+                "self_signed": False,
+            }
+            | details,
+        )
+
+    return [
+        cert("CN=leaf", "CN=issuing", 2048),
+        cert("CN=issuing", "CN=root", 3072, is_ca=True, lifetime_days=3650),
+        cert("CN=root", "CN=root", 4096, is_ca=True, self_signed=True, lifetime_days=9125,
+             not_after="2049-01-01T00:00:00+00:00"),
+    ]  # fmt: skip
+
+
+class TestPhases:
+    def test_roots_before_leaves(self) -> None:
+        assets = chain_assets()
+        plan = plan_from_findings(assets, evaluate(assets, RuleContext(now=NOW)))
+        phases = {p.key: p for p in plan.phases}
+        assert list(phases) == ["roots", "intermediates", "signatures"]
+        assert phases["intermediates"].depends_on == [phases["roots"].number]
+        assert phases["signatures"].depends_on == [phases["intermediates"].number]
+        steps = {s.asset: s for s in plan.steps}
+        root = steps["shop.example.com:443 (CN=root)"]
+        issuing = steps["shop.example.com:443 (CN=issuing)"]
+        leaf = steps["shop.example.com:443 (CN=leaf)"]
+        assert root.target_algorithm.startswith("SLH-DSA")
+        assert (root.role, issuing.role, leaf.role) == (
+            "root-ca",
+            "intermediate-ca",
+            "leaf-certificate",
+        )
+        assert issuing.depends_on == [root.asset]
+        assert leaf.depends_on == [issuing.asset]
+        assert root.phase < issuing.phase < leaf.phase
+        # Within one priority, steps follow the phases.
+        order = [s.asset for s in plan.steps if s.priority is root.priority]
+        assert order.index(root.asset) < order.index(issuing.asset)
+
+    def test_phase_deadline_is_its_earliest_step(self) -> None:
+        plan = plan_migration(
+            [
+                PlanInput("a", "RSA-2048", usage=SIG),  # IR 8547: 2030
+                PlanInput("b", "ECDSA-P256"),  # 2035
+            ]
+        )
+        (phase,) = plan.phases
+        assert phase.deadline == date(2030, 12, 31)
+        assert [s.deadline for s in plan.steps] == [date(2030, 12, 31), date(2035, 12, 31)]
+
+    def test_key_establishment_waits_for_tls13(self) -> None:
+        plan = plan_migration([PlanInput("web", "TLSv1.0"), PlanInput("web-kex", "X25519")])
+        phases = {p.key: p for p in plan.phases}
+        assert phases["key-establishment"].depends_on == [phases["classical"].number]
+        assert phases["classical"].deadline == date(2024, 1, 1)
+
+    def test_explicit_dependencies_between_planned_assets(self) -> None:
+        plan = plan_migration(
+            [
+                PlanInput("leaf", "ECDSA-P256", role="leaf-certificate", depends_on=("ca", "x")),
+                PlanInput("ca", "ECDSA-P384", role="root-ca"),
+            ]
+        )
+        leaf = next(s for s in plan.steps if s.asset == "leaf")
+        assert leaf.depends_on == ["ca"]  # "x" is not in the plan
+
+    def test_unknown_algorithms_go_to_review(self) -> None:
+        plan = plan_migration([PlanInput("legacy", "GOST R 34.10-2012")])
+        assert plan.unknown_algorithms == ["GOST R 34.10-2012"]
+        assert [p.key for p in plan.phases] == ["review"]
+        assert plan.steps[0].target_algorithm == MANUAL_REVIEW
+
+
+class TestRolesAndProfiles:
+    @pytest.mark.parametrize(
+        ("item", "profile", "target"),
+        [
+            (PlanInput("fw", "ECDSA-P256", role="firmware-signing"), "nist", "LMS"),
+            (PlanInput("fw", "RSA-3072", role="code-signing"), "cnsa2", "LMS"),
+            (PlanInput("root", "RSA-4096", role="root-ca"), "nist", "SLH-DSA-SHA2-128s"),
+            (PlanInput("root", "RSA-4096", role="root-ca"), "cnsa2", "ML-DSA-87"),
+            (PlanInput("sig", "RSA-2048", usage=SIG), "cnsa2", "ML-DSA-87"),
+            (PlanInput("kt", "RSA-2048", usage=KEX), "nist", "ML-KEM-768"),
+            (PlanInput("kt", "RSA-2048", usage=KEX), "cnsa2", "ML-KEM-1024"),
+            (PlanInput("web", "X25519", protocol="TLSv1.3"), "nist", "X25519MLKEM768"),
+            (PlanInput("web", "X25519", protocol="TLSv1.3"), "cnsa2", "SecP384r1MLKEM1024"),
+            (PlanInput("ssh", "curve25519-sha256"), "nist", "mlkem768x25519-sha256"),
+            (PlanInput("ssh", "curve25519-sha256"), "cnsa2", "mlkem1024nistp384-sha384"),
+            (PlanInput("pq", "ML-KEM-768"), "cnsa2", "ML-KEM-1024"),
+            (PlanInput("data", "AES-128-GCM"), "cnsa2", "AES-256-GCM"),
+            (PlanInput("digest", "SHA-256"), "cnsa2", "SHA-384"),
+        ],
+    )
+    def test_target(self, item: PlanInput, profile: Any, target: str) -> None:
+        plan = plan_migration([item], profile=profile)
+        assert [s.target_algorithm for s in plan.steps] == [target]
+        assert plan.profile == profile
+
+    def test_cnsa2_deadlines_by_system(self) -> None:
+        plan = plan_migration(
+            [
+                PlanInput("fw", "ECDSA-P384", role="firmware-signing"),
+                PlanInput("web", "X25519", protocol="TLSv1.3", role="tls-server"),
+            ],
+            profile="cnsa2",
+        )
+        deadlines = {s.asset: s.deadline for s in plan.steps}
+        assert deadlines == {"fw": date(2030, 12, 31), "web": date(2033, 12, 31)}
+        assert "CNSA 2.0" in plan.steps[0].notes
+
+    def test_cnsa2_keeps_its_own_suite_out(self) -> None:
+        plan = plan_migration(
+            [PlanInput("a", "ML-KEM-1024"), PlanInput("b", "AES-256-GCM")], profile="cnsa2"
+        )
+        assert plan.steps == []
+        assert len(plan.skipped) == 2
+
+    def test_weak_signature_scheme_is_re_signed_first(self) -> None:
+        (step,) = plan_migration([PlanInput("cert", "sha1WithRSAEncryption")]).steps
+        assert step.target_algorithm == "sha256WithRSAEncryption"
+        assert step.deadline == date(2013, 12, 31)

@@ -1,4 +1,4 @@
-"""A run's summary and the original POST /score contract."""
+"""A run's summary: score, level, PQC readiness and counts (DESIGN §6)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import pytest
 
 from qrap_core.discovery.types import CryptoAsset
 from qrap_core.enums import FindingCategory, RiskLevel, Usage
-from qrap_core.errors import InvalidInput
 from qrap_core.rules.base import FindingDraft
-from qrap_core.scoring import AssetScore, aggregate, overall_risk_for, pqc_readiness, score_findings
+from qrap_core.scoring import AssetScore, aggregate, overall_risk_for, pqc_readiness
 
 
 def asset(
@@ -144,69 +143,3 @@ class TestPqcReadiness:
     def test_is_part_of_the_summary(self) -> None:
         assets = [asset("key_exchange", "MLKEM1024", Usage.KEY_ESTABLISHMENT)]
         assert aggregate(assets, [], scores(0)).pqc_readiness == 100.0
-
-
-def original(level: str, asset_name: str, category: str = "WEAK_ALGORITHM") -> dict[str, Any]:
-    return {"category": category, "risk_level": level, "affected_asset": asset_name}
-
-
-class TestScoreFindings:
-    def test_original_contract(self) -> None:
-        result = score_findings(
-            [
-                original("CRITICAL", "a", "MISSING_PQC"),
-                original("HIGH", "b"),
-                original("LOW", "b"),
-            ],
-            total_assets=4,
-        )
-        b = 75 + 25 * 0.2 * 0.5
-        assert result.risk_score == round(0.6 * 95 + 0.4 * (95 + b) / 4, 1) == 74.2
-        assert result.overall_risk is RiskLevel.HIGH
-        assert result.pqc_readiness == 75.0
-        assert result.breakdown == {"CRITICAL": 1, "HIGH": 1, "MEDIUM": 0, "LOW": 1, "INFO": 0}
-
-    def test_unpacks_as_a_tuple(self) -> None:
-        risk_score, overall, readiness, breakdown = score_findings([], total_assets=3)
-        assert (risk_score, overall, readiness) == (0.0, RiskLevel.LOW, 100.0)
-        assert sum(breakdown.values()) == 0
-
-    def test_nothing_at_all(self) -> None:
-        assert score_findings([], total_assets=0)[:3] == (0.0, RiskLevel.LOW, 0.0)
-
-    def test_more_affected_assets_than_declared(self) -> None:
-        result = score_findings(
-            [original("MEDIUM", "a", "HARVEST_NOW_DECRYPT_LATER"), original("MEDIUM", "b")],
-            total_assets=1,
-        )
-        assert result.risk_score == 50.0
-        assert result.pqc_readiness == 50.0
-
-    def test_accepts_lower_case_levels(self) -> None:
-        assert score_findings([original("high", "a")], total_assets=1).risk_score == 75.0
-
-    def test_findings_without_an_asset_do_not_merge(self) -> None:
-        findings = [{"category": "WEAK_ALGORITHM", "risk_level": "HIGH"}] * 2
-        assert score_findings(findings, total_assets=2).risk_score == 75.0
-
-    def test_more_findings_never_lower_the_score(self) -> None:
-        base = score_findings([original("HIGH", "a")], total_assets=2).risk_score
-        more = score_findings([original("HIGH", "a"), original("INFO", "a")], 2).risk_score
-        assert more >= base
-
-    @pytest.mark.parametrize(
-        ("finding", "field"),
-        [
-            (original("SEVERE", "a"), "findings[0].risk_level"),
-            ({"category": "WEAK_ALGORITHM", "affected_asset": "a"}, "findings[0].risk_level"),
-            (original("HIGH", "a", "BAD_CRYPTO"), "findings[0].category"),
-        ],
-    )
-    def test_invalid_findings_name_the_field(self, finding: dict[str, Any], field: str) -> None:
-        with pytest.raises(InvalidInput) as raised:
-            score_findings([finding], total_assets=1)
-        assert [d["field"] for d in raised.value.details] == [field]
-
-    def test_negative_total_assets(self) -> None:
-        with pytest.raises(InvalidInput):
-            score_findings([], total_assets=-1)

@@ -10,7 +10,7 @@ import pytest
 from qrap_core.discovery.types import CryptoAsset
 from qrap_core.enums import FindingCategory, RiskLevel, Usage
 from qrap_core.rules.base import FindingDraft
-from qrap_core.scoring import LEVEL_WEIGHTS, RiskModel, ScoringContext, get_risk_model
+from qrap_core.scoring import LEVEL_WEIGHTS, RiskModel, ScoringContext
 from qrap_core.scoring.interim import WeightedRiskModel, combine
 
 CTX = ScoringContext(
@@ -82,9 +82,8 @@ class TestCombine:
 
 
 class TestWeightedRiskModel:
-    def test_is_the_default_model_and_fits_the_protocol(self) -> None:
-        model: RiskModel = get_risk_model()
-        assert isinstance(model, WeightedRiskModel)
+    def test_fits_the_protocol(self) -> None:
+        model: RiskModel = WeightedRiskModel()
         assert model.version == "weighted-1"
 
     def test_one_score_per_asset_in_order(self) -> None:

@@ -1,0 +1,1 @@
+"""Documents uploaded to an assessment (CycloneDX CBOMs), stored in the database."""

@@ -1,0 +1,216 @@
+"""CycloneDX 1.6 CBOM of everything a run discovered, built with cyclonedx-python-lib.
+
+Each asset becomes one ``cryptographic-asset`` component with the standard crypto properties
+(algorithm primitive and security levels, certificate subject/issuer/validity, protocol
+version and cipher suites, key sizes) and ``qrap:*`` properties that let QRAP's own importer
+restore the asset exactly (the round trip). A certificate's key and signature algorithms are
+separate components, as the schema wants references there; they carry ``qrap:auxiliary`` so
+that re-importing does not count them as assets of their own.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from cyclonedx.model import Property
+from cyclonedx.model.bom import Bom
+from cyclonedx.model.bom_ref import BomRef
+from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.crypto import (
+    AlgorithmProperties,
+    CertificateProperties,
+    CryptoAssetType,
+    CryptoPrimitive,
+    CryptoProperties,
+    ProtocolProperties,
+    ProtocolPropertiesCipherSuite,
+    ProtocolPropertiesType,
+    RelatedCryptoMaterialProperties,
+    RelatedCryptoMaterialType,
+)
+from cyclonedx.output.json import JsonV1Dot6
+
+from qrap_core import __version__
+from qrap_core.crypto import parse_algorithm
+from qrap_core.discovery.cbom import quantum_level
+
+MEDIA_TYPE = "application/vnd.cyclonedx+json; version=1.6"
+_PRIMITIVE_BY_USAGE = {
+    "signature": CryptoPrimitive.SIGNATURE,
+    "key-establishment": CryptoPrimitive.KEY_AGREE,
+    "hash": CryptoPrimitive.HASH,
+    "encryption": CryptoPrimitive.BLOCK_CIPHER,
+}
+
+
+def render(report: dict[str, Any]) -> str:
+    """The CBOM (JSON text) of a report built by ``json_report.build``."""
+    bom = Bom()
+    assessment = report["assessment"]
+    root = Component(
+        type=ComponentType.APPLICATION,
+        name=str(assessment["name"]),
+        bom_ref=BomRef(f"assessment:{assessment['id']}"),
+        description="the assessed estate (QRAP assessment)",
+    )
+    bom.metadata.component = root
+    bom.metadata.properties.add(Property(name="qrap:version", value=__version__))
+    run = report.get("run") or {}
+    if run.get("completed_at"):
+        bom.metadata.timestamp = datetime.fromisoformat(str(run["completed_at"]))
+    asset_components: list[Component] = []
+    for asset in report["assets"]:
+        component, helpers = _component(asset)
+        bom.components.add(component)
+        asset_components.append(component)
+        for helper in helpers:
+            bom.components.add(helper)
+        if helpers:
+            bom.register_dependency(component, helpers)
+    bom.register_dependency(root, asset_components)
+    return JsonV1Dot6(bom).output_as_string(indent=2)
+
+
+def _properties(asset: dict[str, Any]) -> list[Property]:
+    props = {
+        "qrap:kind": asset["kind"],
+        "qrap:location": asset["location"],
+        "qrap:usage": asset["usage"],
+        "qrap:algorithm": asset.get("algorithm") or "",
+        "qrap:family": asset.get("family") or "",
+        "qrap:key_size": "" if asset.get("key_size") is None else str(asset["key_size"]),
+        "qrap:protocol": asset.get("protocol") or "",
+        "qrap:quantum_risk_score": str(asset.get("quantum_risk_score", "")),
+        "qrap:details": json.dumps(asset.get("details") or {}, sort_keys=True, default=str),
+    }
+    return [Property(name=k, value=v) for k, v in props.items() if v != ""]
+
+
+def _component(asset: dict[str, Any]) -> tuple[Component, list[Component]]:
+    ref = f"asset:{asset['id']}"
+    kind = asset["kind"]
+    helpers: list[Component] = []
+    if kind == "certificate":
+        crypto, helpers = _certificate(asset, ref)
+    elif kind in ("protocol", "cipher_suite"):
+        crypto = _protocol(asset)
+    elif kind == "key":
+        crypto = CryptoProperties(
+            asset_type=CryptoAssetType.RELATED_CRYPTO_MATERIAL,
+            related_crypto_material_properties=RelatedCryptoMaterialProperties(
+                type=RelatedCryptoMaterialType.KEY, size=asset.get("key_size")
+            ),
+        )
+    else:
+        crypto = CryptoProperties(
+            asset_type=CryptoAssetType.ALGORITHM,
+            algorithm_properties=_algorithm_properties(asset),
+            oid=_oid(asset),
+        )
+    component = Component(
+        type=ComponentType.CRYPTOGRAPHIC_ASSET,
+        name=str(asset["name"]),
+        bom_ref=BomRef(ref),
+        crypto_properties=crypto,
+        properties=_properties(asset),
+    )
+    return component, helpers
+
+
+def _algorithm_properties(asset: dict[str, Any]) -> AlgorithmProperties:
+    info = parse_algorithm(asset.get("algorithm") or asset["name"], asset.get("key_size"))
+    details = asset.get("details") or {}
+    primitive = _PRIMITIVE_BY_USAGE.get(asset["usage"], CryptoPrimitive.UNKNOWN)
+    if asset["kind"] == "key_exchange" and (info.pqc or info.hybrid):
+        primitive = CryptoPrimitive.KEM
+    size = asset.get("key_size") or info.key_size
+    return AlgorithmProperties(
+        primitive=primitive,
+        parameter_set_identifier=str(size) if size else None,
+        curve=details.get("curve") if isinstance(details.get("curve"), str) else None,
+        classical_security_level=info.classical_bits,
+        nist_quantum_security_level=quantum_level(info) if info.known else None,
+    )
+
+
+def _oid(asset: dict[str, Any]) -> str | None:
+    oid = (asset.get("details") or {}).get("oid")
+    return oid if isinstance(oid, str) else None
+
+
+def _certificate(asset: dict[str, Any], ref: str) -> tuple[CryptoProperties, list[Component]]:
+    details = asset.get("details") or {}
+    key_name = asset.get("algorithm") or "unknown"
+    if asset.get("key_size"):
+        key_name = f"{key_name}-{asset['key_size']}"
+    aux = [Property(name="qrap:auxiliary", value="true")]
+    key = Component(
+        type=ComponentType.CRYPTOGRAPHIC_ASSET,
+        name=key_name,
+        bom_ref=BomRef(f"{ref}:public-key"),
+        crypto_properties=CryptoProperties(
+            asset_type=CryptoAssetType.ALGORITHM,
+            algorithm_properties=_algorithm_properties(
+                {**asset, "kind": "algorithm", "usage": "signature"}
+            ),
+        ),
+        properties=aux,
+    )
+    helpers = [key]
+    signature_ref = None
+    if details.get("signature_algorithm"):
+        signature = Component(
+            type=ComponentType.CRYPTOGRAPHIC_ASSET,
+            name=str(details["signature_algorithm"]),
+            bom_ref=BomRef(f"{ref}:signature"),
+            crypto_properties=CryptoProperties(
+                asset_type=CryptoAssetType.ALGORITHM,
+                algorithm_properties=AlgorithmProperties(primitive=CryptoPrimitive.SIGNATURE),
+            ),
+            properties=aux,
+        )
+        helpers.append(signature)
+        signature_ref = signature.bom_ref
+    crypto = CryptoProperties(
+        asset_type=CryptoAssetType.CERTIFICATE,
+        certificate_properties=CertificateProperties(
+            subject_name=details.get("subject") or asset["name"],
+            issuer_name=details.get("issuer"),
+            not_valid_before=_datetime(details.get("not_before")),
+            not_valid_after=_datetime(details.get("not_after")),
+            signature_algorithm_ref=signature_ref,
+            subject_public_key_ref=key.bom_ref,
+            certificate_format="X.509",
+        ),
+    )
+    return crypto, helpers
+
+
+def _protocol(asset: dict[str, Any]) -> CryptoProperties:
+    protocol = str(asset.get("protocol") or asset["name"])
+    upper = protocol.upper()
+    if upper.startswith("SSH"):
+        kind, version = ProtocolPropertiesType.SSH, protocol[4:] or None
+    elif upper.startswith(("TLS", "SSL")):
+        # "TLSv1.2" -> "1.2", "SSLv3" -> "3": the version number CycloneDX expects.
+        kind, version = ProtocolPropertiesType.TLS, protocol[3:].lstrip("vV ") or None
+    else:
+        kind, version = ProtocolPropertiesType.OTHER, None
+    suites = []
+    if asset["kind"] == "cipher_suite":
+        suites = [ProtocolPropertiesCipherSuite(name=str(asset["name"]))]
+    return CryptoProperties(
+        asset_type=CryptoAssetType.PROTOCOL,
+        protocol_properties=ProtocolProperties(type=kind, version=version, cipher_suites=suites),
+    )
+
+
+def _datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None

@@ -1,0 +1,1 @@
+"""The shipped risk model artifact (model, metadata, card); see docs/model-card.md."""

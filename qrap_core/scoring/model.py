@@ -1,0 +1,293 @@
+"""The XGBoost risk model: the shipped artifact (or a feedback-trained version), scoring and
+explanations from XGBoost's own SHAP values.
+
+The artifact is loaded once per process (``get_risk_model`` caches it). Identical feature rows
+are scored once: a large estate repeats the same algorithm under the same assumptions, so a
+million assets come down to the distinct rows among them. ``QRAP_WORKER_DEVICE=cuda`` makes
+XGBoost predict (and compute SHAP values) on the GPU; a build without CUDA falls back to the CPU
+with a warning rather than failing the worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import xgboost as xgb
+
+from qrap_core.discovery.types import CryptoAsset
+from qrap_core.errors import ConfigurationError
+from qrap_core.logging import get_logger
+from qrap_core.rules.base import FindingDraft
+from qrap_core.scoring.base import AssetScore, ScoringContext
+from qrap_core.scoring.features import (
+    FEATURE_NAMES,
+    FEATURES,
+    FeatureContext,
+    Matrix,
+    display_value,
+    extract,
+)
+from qrap_core.scoring.hndl import DEFAULT_THREAT_MODEL, CrqcSurvey, CrqcTimeline, load_survey
+from qrap_core.scoring.training import (
+    MODEL_SERIES,
+    SHIPPED_VERSION,
+    artifact_paths,
+    dmatrix,
+    shipped_directory,
+)
+from qrap_core.settings import Settings, get_settings
+
+log = get_logger(__name__)
+
+Device = Literal["cpu", "cuda"]
+TOP_CONTRIBUTIONS = 5
+OTHER = "(other features)"
+BASELINE = "(baseline)"
+
+
+@dataclass(frozen=True, slots=True)
+class Explained:
+    """Scores (clipped to 0-100) and SHAP contributions (one column per feature + bias)."""
+
+    scores: npt.NDArray[np.float64]
+    raw: npt.NDArray[np.float64]
+    contributions: npt.NDArray[np.float32] | None
+
+
+class XGBoostRiskModel:
+    """Scores assets with the trained booster; implements ``RiskModel``."""
+
+    def __init__(
+        self,
+        booster: xgb.Booster,
+        meta: dict[str, Any],
+        *,
+        device: Device = "cpu",
+        threat_model: str = DEFAULT_THREAT_MODEL,
+        survey: CrqcSurvey | None = None,
+        survey_edition: str | None = None,
+        nthread: int = 0,
+    ) -> None:
+        names = [feature["name"] for feature in meta["features"]]
+        if tuple(names) != FEATURE_NAMES:
+            raise ConfigurationError(
+                f"model {meta.get('version')} was trained on other features than this QRAP "
+                "version computes: retrain it with `qrap model train`"
+            )
+        self.booster = booster
+        self.meta = meta
+        self.version: str = str(meta.get("model_id") or f"{MODEL_SERIES}-{meta['version']}")
+        self.threat_model = threat_model
+        self.survey = survey or load_survey()
+        self.survey_edition = survey_edition
+        self.timeline: CrqcTimeline = self.survey.timeline(threat_model, survey_edition)
+        self.device: Device = _usable_device(device)
+        # nthread 0 lets XGBoost use every core for prediction (training fixes its own count).
+        booster.set_param({"device": self.device, "nthread": nthread})
+
+    # -- RiskModel ------------------------------------------------------------------------
+
+    def score_assets(
+        self,
+        assets: Sequence[CryptoAsset],
+        findings: Sequence[FindingDraft],
+        ctx: ScoringContext,
+    ) -> list[AssetScore]:
+        """One AssetScore per asset, in order, with its top SHAP contributions."""
+        if not assets:
+            return []
+        rows = extract(assets, findings, self.feature_context(ctx))
+        # Score and explain each distinct row once; assets with equal rows share the result
+        # (the pipeline serialises each asset's explanation, so sharing the list is safe).
+        unique, inverse = unique_rows(rows)
+        explained = self.explain_rows(unique)
+        contributions = explained.contributions
+        assert contributions is not None  # noqa: S101  # explain_rows(contributions=True)
+        per_row = [
+            AssetScore(
+                score=round(float(explained.scores[j]), 2),
+                explanation=explanation(unique[j], contributions[j]),
+            )
+            for j in range(len(unique))
+        ]
+        return [per_row[j] for j in inverse]
+
+    # -- building blocks ------------------------------------------------------------------
+
+    def feature_context(self, ctx: ScoringContext) -> FeatureContext:
+        """The run's assumptions, with this model's threat model where the run names none."""
+        threat = ctx.threat_model or self.threat_model
+        timeline = (
+            self.timeline
+            if threat == self.threat_model
+            else self.survey.timeline(threat, self.survey_edition)
+        )
+        return FeatureContext(
+            now=ctx.now,
+            shelf_life_years=ctx.shelf_life_years,
+            migration_years=ctx.migration_years,
+            threat_model=threat,
+            survey_year=timeline.survey_year,
+            sensitivity=ctx.sensitivity,
+            exposure=ctx.exposure,
+            timeline=timeline,
+        )
+
+    def explain_rows(self, rows: Matrix, *, contributions: bool = True) -> Explained:
+        """Predict (and explain) feature rows; identical rows are computed once."""
+        if len(rows) == 0:
+            empty = np.zeros(0)
+            return Explained(empty, empty, np.zeros((0, len(FEATURES) + 1), np.float32))
+        unique, inverse = unique_rows(rows)
+        matrix = dmatrix(unique)
+        raw = np.asarray(self.booster.predict(matrix), dtype=np.float64)
+        contrib = None
+        if contributions:
+            contrib = np.asarray(self.booster.predict(matrix, pred_contribs=True), np.float32)
+            contrib = contrib[inverse]
+        raw = raw[inverse]
+        return Explained(np.clip(raw, 0.0, 100.0), raw, contrib)
+
+    def predict_rows(self, rows: Matrix) -> npt.NDArray[np.float64]:
+        """Scores (0-100) for feature rows, without explanations."""
+        return self.explain_rows(rows, contributions=False).scores
+
+
+def explanation(
+    row: npt.NDArray[np.float32], contributions: npt.NDArray[np.float32]
+) -> list[dict[str, Any]]:
+    """Top features by |SHAP value|, then the rest and the baseline, so the list adds up."""
+    per_feature = contributions[:-1]
+    order = np.argsort(-np.abs(per_feature), kind="stable")
+    top = [int(i) for i in order[:TOP_CONTRIBUTIONS] if abs(float(per_feature[i])) >= 0.005]
+    items: list[dict[str, Any]] = [
+        {
+            "feature": FEATURES[i].name,
+            "value": display_value(FEATURES[i], float(row[i])),
+            "contribution": round(float(per_feature[i]), 3),
+        }
+        for i in top
+    ]
+    rest = float(per_feature.sum()) - sum(float(per_feature[i]) for i in top)
+    if abs(rest) >= 0.005:
+        items.append({"feature": OTHER, "value": None, "contribution": round(rest, 3)})
+    items.append(
+        {"feature": BASELINE, "value": None, "contribution": round(float(contributions[-1]), 3)}
+    )
+    return items
+
+
+def unique_rows(rows: Matrix) -> tuple[Matrix, npt.NDArray[np.intp]]:
+    """The distinct rows and, for each input row, the index of its distinct row."""
+    # NaN never equals NaN: compare the rows' bytes instead, where equal NaNs match.
+    view = np.ascontiguousarray(rows).view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1])))
+    _, first, inverse = np.unique(view.ravel(), return_index=True, return_inverse=True)
+    return rows[first], inverse.ravel()
+
+
+def _usable_device(device: Device) -> Device:
+    if device == "cuda" and not _cuda_built():
+        log.warning("model.cuda_unavailable", detail="this XGBoost has no CUDA: scoring on CPU")
+        return "cpu"
+    return device
+
+
+def _cuda_built() -> bool:
+    info = xgb.build_info()
+    return bool(info.get("USE_CUDA"))
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def load_artifact(directory: Path, version: str) -> tuple[xgb.Booster, dict[str, Any]]:
+    """Booster and metadata of ``version``; checks the file against its recorded sha256."""
+    model_path, meta_path, _ = artifact_paths(directory, version)
+    try:
+        raw = model_path.read_bytes()
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigurationError(
+            f"QRAP_MODEL_VERSION: cannot load risk model {version} from {directory}: {exc}"
+        ) from None
+    recorded = meta.get("artifact", {}).get("sha256")
+    if recorded and hashlib.sha256(raw).hexdigest() != recorded:
+        raise ConfigurationError(f"risk model {model_path} does not match its recorded sha256")
+    booster = xgb.Booster()
+    booster.load_model(bytearray(raw))
+    return booster, meta
+
+
+def load_model(
+    *,
+    version: str | None = None,
+    model_dir: Path | None = None,
+    device: Device = "cpu",
+    threat_model: str = DEFAULT_THREAT_MODEL,
+    survey_file: Path | None = None,
+    survey_edition: str | None = None,
+) -> XGBoostRiskModel:
+    """The shipped model, or ``version`` from ``model_dir`` (feedback-trained versions)."""
+    chosen = version or SHIPPED_VERSION
+    directory = shipped_directory()
+    if chosen != SHIPPED_VERSION:
+        if model_dir is None:
+            raise ConfigurationError(
+                f"QRAP_MODEL_VERSION={chosen} needs QRAP_MODEL_DIR (where feedback versions live)"
+            )
+        directory = model_dir
+    booster, meta = load_artifact(directory, chosen)
+    return XGBoostRiskModel(
+        booster,
+        meta,
+        device=device,
+        threat_model=threat_model,
+        survey=load_survey(survey_file),
+        survey_edition=survey_edition,
+    )
+
+
+@lru_cache(maxsize=4)
+def cached_model(
+    version: str | None,
+    model_dir: str | None,
+    device: Device,
+    threat_model: str,
+    survey_file: str | None,
+    survey_edition: str | None,
+) -> XGBoostRiskModel:
+    """``load_model`` once per process and configuration."""
+    return load_model(
+        version=version,
+        model_dir=Path(model_dir) if model_dir else None,
+        device=device,
+        threat_model=threat_model,
+        survey_file=Path(survey_file) if survey_file else None,
+        survey_edition=survey_edition,
+    )
+
+
+def get_risk_model(settings: Settings | None = None) -> XGBoostRiskModel:
+    """The model the pipeline scores with, as configured (loaded once per process).
+
+    The shipped artifact unless QRAP_MODEL_VERSION names a feedback-trained version in
+    QRAP_MODEL_DIR; on the GPU with QRAP_WORKER_DEVICE=cuda; QRAP_THREAT_MODEL and
+    QRAP_CRQC_SURVEY_FILE choose the CRQC timeline.
+    """
+    settings = settings or get_settings()
+    return cached_model(
+        settings.model_version,
+        str(settings.model_dir) if settings.model_dir else None,
+        settings.worker_device,
+        settings.threat_model,
+        str(settings.crqc_survey_file) if settings.crqc_survey_file else None,
+        settings.crqc_survey_edition,
+    )
