@@ -206,6 +206,9 @@ class RunExecutor:
                 shelf_life_years=float(shelf),
                 migration_years=float(migration),
                 crqc_year=self.settings.crqc_year,
+                # The assessment's own answers win over what the model infers per asset.
+                sensitivity=data_profile.get("sensitivity"),
+                exposure=data_profile.get("exposure"),
             ),
         )
         summary = aggregate(assets, findings, scores)

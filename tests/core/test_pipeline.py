@@ -149,3 +149,15 @@ def test_audit_log_is_append_only(database: Database, verb: str) -> None:
     _queue_run(database, "rsa1024.pem")
     with pytest.raises(DBAPIError, match="append-only"), database.unit_of_work() as uow:
         uow.session.execute(text(verb))
+
+
+class TestAnalyze:
+    def test_data_profile_sensitivity_reaches_the_model(
+        self, database: Database, settings: Settings
+    ) -> None:
+        executor = RunExecutor(database, settings)
+        targets = [CertificateTarget(pem=(CERTS / "rsa2048.pem").read_text())]
+        low = executor.analyze(targets, {"sensitivity": "low", "exposure": "internal"})
+        high = executor.analyze(targets, {"sensitivity": "critical", "exposure": "internet"})
+        assert [s.score for s in low.scores] != [s.score for s in high.scores]
+        assert max(s.score for s in high.scores) > max(s.score for s in low.scores)
