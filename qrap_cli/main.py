@@ -50,6 +50,23 @@ def _settings(**overrides: Any) -> Settings:
     return settings.model_copy(update=overrides)
 
 
+def _progress_bar() -> Progress:
+    """A transient bar on stderr, so stdout carries only the report."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
+def _report_console(output_format: str) -> Console:
+    # Piped table output would otherwise be cut to 80 columns, folding rule ids and categories;
+    # machine formats go to stdout raw, so the console (progress, notes) uses stderr.
+    return Console(stderr=output_format != "table", width=None if sys.stdout.isatty() else 200)
+
+
 def _quiet_logs() -> None:
     # stdout carries the report; the pipeline's progress logs would only clutter it.
     configure_logging("warning", json=False)
@@ -195,16 +212,9 @@ def assess(
         runner = EmbeddedRunner(settings, db or default_db_path())
     except OSError as exc:
         raise _die(f"cannot open the embedded database: {exc}") from None
-    # Piped table output would otherwise be cut to 80 columns, folding rule ids and categories.
-    console = Console(stderr=output_format != "table", width=None if sys.stdout.isatty() else 200)
+    console = _report_console(output_format)
     try:
-        with Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        ) as progress:
+        with _progress_bar() as progress:
             task = progress.add_task("analyzing", total=None)
 
             def on_progress(done: int, total: int, label: str) -> None:
@@ -329,15 +339,9 @@ def _assess_remote(
     from qrap_cli.remote import RemoteClient, assess_remote
 
     client = RemoteClient(api_url, token=token, api_key=api_key)
-    console = Console(stderr=output_format != "table", width=None if sys.stdout.isatty() else 200)
+    console = _report_console(output_format)
     try:
-        with Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        ) as progress:
+        with _progress_bar() as progress:
             task = progress.add_task("queued", total=None)
 
             def on_progress(done: int, total: int, label: str) -> None:
