@@ -9,7 +9,7 @@ The dates are facts from ``shared/KNOWLEDGE.md``; change them here and nowhere e
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from qrap_core.crypto.names import (
     IR8547_DEPRECATED_AFTER,
@@ -37,18 +37,7 @@ Role = Literal[
     "application",
     "data-at-rest",
 ]
-ROLES: tuple[Role, ...] = (
-    "root-ca",
-    "intermediate-ca",
-    "leaf-certificate",
-    "firmware-signing",
-    "code-signing",
-    "tls-server",
-    "ssh",
-    "vpn",
-    "application",
-    "data-at-rest",
-)
+ROLES: tuple[Role, ...] = get_args(Role)
 SIGNING_ROLES = frozenset({"firmware-signing", "code-signing"})
 
 # CNSA 2.0 (NSA, 2022-09; v2.1 2024-12): new National Security Systems acquisitions comply
