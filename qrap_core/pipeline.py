@@ -305,22 +305,7 @@ class RunExecutor:
         # Results are written at the end; keep progress below 100 until then.
         progress = min(progress, 99.0)
         with self.db.unit_of_work() as uow:
-            result = uow.session.execute(
-                update(AssessmentRun)
-                .where(
-                    AssessmentRun.id == run_id,
-                    AssessmentRun.status == AssessmentStatus.IN_PROGRESS,
-                    AssessmentRun.lease_owner == self.worker_id,
-                )
-                .values(
-                    targets_done=done,
-                    progress=progress,
-                    heartbeat_at=now,
-                    lease_expires_at=now + timedelta(seconds=self.settings.run_lease_seconds),
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]  # CursorResult for UPDATE
+            if not self._renew_lease(uow, run_id, now, targets_done=done, progress=progress):
                 raise _LostLease
             run = uow.session.get_one(AssessmentRun, run_id)
             uow.session.execute(
@@ -337,22 +322,28 @@ class RunExecutor:
 
     def extend_lease(self, run_id: uuid.UUID) -> bool:
         """Push the lease forward; False when the run is no longer ours (cancelled, taken)."""
-        now = self.clock()
         with self.db.unit_of_work() as uow:
-            result = uow.session.execute(
-                update(AssessmentRun)
-                .where(
-                    AssessmentRun.id == run_id,
-                    AssessmentRun.status == AssessmentStatus.IN_PROGRESS,
-                    AssessmentRun.lease_owner == self.worker_id,
-                )
-                .values(
-                    heartbeat_at=now,
-                    lease_expires_at=now + timedelta(seconds=self.settings.run_lease_seconds),
-                )
-                .execution_options(synchronize_session=False)
+            return self._renew_lease(uow, run_id, self.clock())
+
+    def _renew_lease(
+        self, uow: UnitOfWork, run_id: uuid.UUID, now: datetime, **values: Any
+    ) -> bool:
+        """Extend the lease (and set ``values``) only while this worker still holds the run."""
+        result = uow.session.execute(
+            update(AssessmentRun)
+            .where(
+                AssessmentRun.id == run_id,
+                AssessmentRun.status == AssessmentStatus.IN_PROGRESS,
+                AssessmentRun.lease_owner == self.worker_id,
             )
-            return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # CursorResult
+            .values(
+                heartbeat_at=now,
+                lease_expires_at=now + timedelta(seconds=self.settings.run_lease_seconds),
+                **values,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # CursorResult
 
     def _publish(self, assessment_id: uuid.UUID, event: dict[str, Any]) -> None:
         self.events.publish(assessment_id, {**event, "assessment_id": str(assessment_id)})
