@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from qrap_api import errors
+from qrap_api import errors, openapi
 from qrap_api.auth import Authenticator
 from qrap_api.deps import AppState
 from qrap_api.idempotency import IdempotencyMiddleware
@@ -80,6 +80,7 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
+    openapi.install(app)
     for router in (health.router, organizations.router, assessments.router, findings.router):
         app.include_router(router)
     for router in (runs.router, events.router, webhooks.router):

@@ -131,6 +131,11 @@ class Settings(BaseSettings):
                 raise ValueError(f"not a network: {part!r}") from exc
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_driver(cls, value: str | None) -> str | None:
+        return normalize_database_url(value) if value else value
+
     @field_validator("api_keys_raw")
     @classmethod
     def _api_keys_parse(cls, value: SecretStr | None) -> SecretStr | None:
@@ -186,6 +191,30 @@ class Settings(BaseSettings):
     @property
     def auth_configured(self) -> bool:
         return self.jwt_secret is not None or bool(self.api_keys)
+
+
+# The URL forms operators write (Heroku, libpq, docker images): without a driver SQLAlchemy 2.1
+# picks psycopg 3, which QRAP does not ship, so they are given the psycopg2 driver we do ship.
+_POSTGRES_SCHEMES = ("postgres", "postgresql", "postgresql+psycopg2", "postgres+psycopg2")
+_SHIPPED_POSTGRES = "postgresql+psycopg2"
+
+
+def normalize_database_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` become ``postgresql+psycopg2://``; SQLite stays.
+
+    Raises ValueError for a scheme QRAP cannot connect with, naming what it accepts.
+    """
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep or not rest:
+        raise ValueError("must be a URL such as postgresql://user@host:5432/qrap")
+    scheme = scheme.lower()
+    if scheme in _POSTGRES_SCHEMES:
+        return f"{_SHIPPED_POSTGRES}://{rest}"
+    if scheme == "sqlite" or scheme.startswith("sqlite+"):
+        return url.strip()
+    raise ValueError(
+        f"unsupported scheme {scheme!r}: use postgresql:// (driver psycopg2) or sqlite:///path"
+    )
 
 
 def _split(value: str) -> list[str]:

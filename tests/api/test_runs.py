@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -18,7 +19,7 @@ from qrap_core.assessment import sweeper
 from qrap_core.assessment.models import Assessment, AssessmentRun
 from qrap_core.audit.service import Actor
 from qrap_core.db import Database, DeferredTask, utcnow
-from qrap_core.events import RedisPublisher
+from qrap_core.events import RedisPublisher, channel
 from qrap_core.pipeline import RunExecutor
 from qrap_core.settings import Settings
 from qrap_core.webhook.models import WebhookDelivery
@@ -155,6 +156,11 @@ class TestSchedule:
         assert cleared.json()["next_run_at"] is None
 
 
+def _subscribed(client: redis.Redis, assessment_id: str) -> bool:
+    counts = dict(client.pubsub_numsub(channel(uuid.UUID(assessment_id))))
+    return any(int(n) > 0 for n in counts.values())
+
+
 def _events(client: TestClient, assessment_id: str) -> list[dict[str, Any]]:
     events = []
     with client.stream("GET", f"/api/v1/assessments/{assessment_id}/events") as response:
@@ -178,8 +184,13 @@ class TestEvents:
         run_id = uuid.UUID(created["latest_run"]["id"])
         publisher = RedisPublisher(settings.redis_url)
 
+        subscribers = redis.Redis.from_url(settings.redis_url)
+
         def work() -> None:
-            time.sleep(1.0)  # the client subscribes first
+            # Start once the stream has subscribed, so it sees every event of the run.
+            deadline = time.monotonic() + 30
+            while not _subscribed(subscribers, created["id"]) and time.monotonic() < deadline:
+                time.sleep(0.02)
             RunExecutor(database, settings, events=publisher).execute(run_id)
 
         worker = threading.Thread(target=work)
@@ -187,6 +198,7 @@ class TestEvents:
         events = _events(client, created["id"])
         worker.join()
         publisher.close()
+        subscribers.close()
         kinds = [e["type"] for e in events]
         assert kinds[0] == "assessment.status"
         assert "assessment.started" in kinds

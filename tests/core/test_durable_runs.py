@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -58,6 +58,18 @@ def stalling_port() -> Iterator[int]:
     for conn in held:
         conn.close()
     listener.close()
+
+
+def _wait_for_lease(database: Database, run_id: uuid.UUID) -> datetime:
+    """The lease expiry written when a worker claimed the run."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with database.unit_of_work() as uow:
+            expiry = uow.session.get_one(AssessmentRun, run_id).lease_expires_at
+        if expiry is not None:
+            return expiry if expiry.tzinfo else expiry.replace(tzinfo=UTC)
+        time.sleep(0.02)
+    raise AssertionError("the run was never claimed")
 
 
 def _queue(database: Database, *, tls_port: int | None = None, hook: bool = False) -> uuid.UUID:
@@ -120,7 +132,11 @@ class TestLease:
         executor = RunExecutor(database, fast, worker_id="w1")
         worker = threading.Thread(target=lambda: result.append(executor.execute(run_id).status))
         worker.start()
-        time.sleep(6.0)  # past the 5 s lease: only the heartbeat thread can have kept it
+        # Wait until the lease taken at the claim has run out: only the heartbeat thread
+        # can have kept the run leased after that.
+        first_expiry = _wait_for_lease(database, run_id)
+        while utcnow() <= first_expiry + timedelta(milliseconds=200):
+            time.sleep(0.05)
         assert RunExecutor(database, fast, worker_id="w2").execute(run_id).status == "SKIPPED"
         worker.join(timeout=30)
         assert result == ["COMPLETED"]

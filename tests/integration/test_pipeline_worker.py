@@ -42,6 +42,15 @@ def _wait_for(
     raise AssertionError(f"assessment {assessment_id} stuck; saw {seen}")
 
 
+def _skipped_runs(worker_log: Path) -> int:
+    """Run messages the worker has acknowledged as not claimable (Celery logs each result)."""
+    return sum(
+        1
+        for line in worker_log.read_text(errors="replace").splitlines()
+        if "qrap.assessment.run[" in line and "succeeded in" in line and "'SKIPPED'" in line
+    )
+
+
 def _create(client: TestClient, org_id: str, **body: Any) -> dict[str, Any]:
     response = client.post(
         "/api/v1/assessments", json={"name": "e2e", "organization_id": org_id, "run": True, **body}
@@ -119,6 +128,7 @@ class TestWorkerPipeline:
         app = create_app(
             settings, database=database, dispatcher=celery_dispatcher(celery_client, copies=3)
         )
+        skipped_before = _skipped_runs(celery_worker)
         with TestClient(app) as client:
             client.headers["Authorization"] = f"ApiKey {ADMIN_KEY}"
             created = _create(
@@ -131,7 +141,11 @@ class TestWorkerPipeline:
             )
             assert _wait_for(client, created["id"], {"COMPLETED", "FAILED"}, 60)[-1] == "COMPLETED"
         run_id = uuid.UUID(created["latest_run"]["id"])
-        time.sleep(3)  # let the extra copies reach the worker and be skipped
+        # The two extra copies reach the worker and are skipped: wait until it says so.
+        deadline = time.monotonic() + 60
+        while _skipped_runs(celery_worker) < skipped_before + 2:
+            assert time.monotonic() < deadline, "the extra copies never reached the worker"
+            time.sleep(0.1)
         with database.unit_of_work() as uow:
             run = uow.session.get_one(AssessmentRun, run_id)
             findings = uow.session.scalar(

@@ -203,6 +203,8 @@ class Process:
         self.env = env
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
+        # Whether the last stop() had to KILL because TERM did not end the process in time.
+        self.killed_at_stop = False
 
     @property
     def pid(self) -> int:
@@ -246,10 +248,12 @@ class Process:
             return 0.0
         started = time.monotonic()
         self.signal(signal.SIGTERM)
+        self.killed_at_stop = False
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill_group()
+            self.killed_at_stop = True
             return timeout
         taken = time.monotonic() - started
         with contextlib.suppress(ProcessLookupError):
