@@ -28,6 +28,9 @@ test: $(STAMP) test-deps reliability-deps ## the whole suite, fault suite includ
 test-reliability: $(STAMP) reliability-deps ## the fault suite alone (RELIABILITY.md T1-T13, T19, T20) and its summary
 	$(BIN)/pytest -q -m reliability tests/reliability
 
+validate-deploy: $(STAMP) ## validate docker/ and k8s/ offline; test backup/restore on the local PostgreSQL
+	$(BIN)/pytest -q -p no:cacheprovider tests/deploy
+
 reliability-deps: ## what the fault suite starts privately: redis-server and PostgreSQL server binaries
 	@command -v redis-server >/dev/null || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server)
