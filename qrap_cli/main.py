@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from cryptography.utils import CryptographyDeprecationWarning
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -21,6 +23,11 @@ from qrap_core.assessment.targets import (
     InventoryItem,
     InventoryTarget,
     Target,
+)
+from qrap_core.discovery.certificate import (
+    MAX_CERTIFICATE_BYTES,
+    MAX_CERTIFICATES,
+    load_certificates,
 )
 from qrap_core.enums import RISK_ORDER, RiskLevel
 from qrap_core.errors import QrapError
@@ -70,6 +77,20 @@ def _report_console(output_format: str) -> Console:
 def _quiet_logs() -> None:
     # stdout carries the report; the pipeline's progress logs would only clutter it.
     configure_logging("warning", json=False)
+    _quiet_library_warnings()
+
+
+def _quiet_library_warnings() -> None:
+    """Keep libraries' deprecation notices off the terminal.
+
+    They address QRAP's developers, not its users: cryptography warns on every CA-bundle root
+    with a non-positive serial number, pyOpenSSL on its own API. ``python -W`` and
+    PYTHONWARNINGS still decide when given.
+    """
+    if sys.warnoptions:
+        return
+    for category in (DeprecationWarning, PendingDeprecationWarning, CryptographyDeprecationWarning):
+        warnings.filterwarnings("ignore", category=category)
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -98,7 +119,21 @@ def _inventory(path: Path) -> InventoryTarget:
 
 
 def _certificate(path: Path) -> CertificateTarget:
+    """A certificate, chain or CA bundle file, checked here so that an error names the file."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise _die(f"cannot read certificate {path}: {exc.strerror}") from None
+    if size > MAX_CERTIFICATE_BYTES:
+        raise _die(
+            f"{path}: {size:,} bytes is more than the limit of {MAX_CERTIFICATE_BYTES:,} bytes "
+            f"for a certificate file (at most {MAX_CERTIFICATES:,} certificates)"
+        )
     data = _read(path, "certificate")
+    try:
+        load_certificates(data)
+    except QrapError as exc:
+        raise _die(f"{path}: {exc.message}") from None
     if b"-----BEGIN" in data:
         return CertificateTarget(name=path.name, pem=data.decode("ascii", "replace"))
     return CertificateTarget(name=path.name, der_base64=base64.b64encode(data).decode())
@@ -141,7 +176,7 @@ def assess(
         list[Path] | None, typer.Option("--inventory", help="JSON file of declared assets")
     ] = None,
     cbom: Annotated[
-        list[Path] | None, typer.Option("--cbom", help="CycloneDX 1.6 CBOM (JSON) to import")
+        list[Path] | None, typer.Option("--cbom", help="CycloneDX 1.5-1.7 CBOM (JSON) to import")
     ] = None,
     shelf_life: Annotated[
         float | None,
@@ -233,6 +268,7 @@ def assess(
         runner.close()
     if outcome.status != "COMPLETED":
         raise _die(f"the run ended {outcome.status}: {outcome.detail}", code=1)
+    _warn_unassessed(report)
     _emit(console, report, output_format)
     if threshold is not None and any(
         RISK_ORDER[RiskLevel(f["risk_level"])] <= RISK_ORDER[threshold] for f in report["findings"]
@@ -318,10 +354,6 @@ def token(
         raise _die(exc.message) from None
 
 
-if __name__ == "__main__":
-    app()
-
-
 def _assess_remote(
     api_url: str,
     token: str | None,
@@ -363,8 +395,28 @@ def _assess_remote(
         client.close()
     if status != "COMPLETED":
         raise _die(f"the run ended {status}: {error}", code=1)
+    _warn_unassessed(report)
     _emit(console, report, output_format)
     if threshold is not None and any(
         RISK_ORDER[RiskLevel(f["risk_level"])] <= RISK_ORDER[threshold] for f in report["findings"]
     ):
         raise typer.Exit(3)
+
+
+def _warn_unassessed(report: dict[str, Any]) -> None:
+    """One line on stderr when some targets could not be assessed (a partial run)."""
+    failed = [t for t in report.get("targets") or [] if t.get("status") != "ok"]
+    if not failed:
+        return
+    total = len(report.get("targets") or [])
+    reasons = "; ".join(f"{t['target']}: {t.get('error') or 'no result'}" for t in failed)
+    noun = "target" if total == 1 else "targets"
+    err.print(
+        f"[yellow]warning:[/yellow] {len(failed)} of {total} {noun} could not be assessed: "
+        f"{reasons}",
+        highlight=False,
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -209,7 +209,11 @@ def assess_remote(
     on_progress: ProgressCallback | None,
     timeout: float,
 ) -> tuple[str, str, dict[str, Any]]:
-    """Submit, wait, fetch: (final status, error or "", JSON report)."""
+    """Submit, wait, fetch: (final status, error or "", JSON report).
+
+    A FAILED run (e.g. no target could be assessed) reports the run's error; the caller
+    exits non-zero for any status but COMPLETED.
+    """
     org_id = client.organization_id(organization)
     created = client.submit(
         organization_id=org_id,
@@ -221,4 +225,6 @@ def assess_remote(
     assessment_id = str(created["id"])
     final = client.wait(assessment_id, on_progress, time.monotonic() + timeout)
     status = str(final.get("status") or final["type"].split(".")[-1].upper())
-    return status, str(final.get("error") or ""), client.report(assessment_id)
+    report = client.report(assessment_id)
+    error = final.get("error") or (report.get("assessment") or {}).get("error") or ""
+    return status, str(error), report

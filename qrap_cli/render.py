@@ -49,6 +49,11 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
         f"  model {run.get('model_version') or '-'}"
     )
     console.print(headline)
+    if summary.get("risk_floor"):
+        console.print(
+            f"risk score raised from the model's {summary.get('model_risk_score', 0):.1f} to the"
+            f" floor of the worst findings' level ({summary['risk_floor']})"
+        )
     console.print(
         f"findings {summary.get('total_findings', 0)}: "
         f"{summary.get('critical_findings', 0)} critical, {summary.get('high_findings', 0)} high, "
@@ -85,6 +90,12 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
             f"{finding['risk_score']:.0f}",
         )
     console.print(findings)
+    unknown = report.get("unrecognised_algorithms") or []
+    if unknown:
+        names = ", ".join(sorted({str(u["algorithm"] or u["name"]) for u in unknown}))
+        console.print(
+            Text(f"{len(unknown)} asset(s) with algorithms the catalog does not know: {names}")
+        )
 
     plan = report.get("migration_plan") or {}
     steps = plan.get("steps") or []

@@ -56,7 +56,7 @@ def _console() -> Console:
 def hndl(
     algorithm: Annotated[str, typer.Argument(help="e.g. RSA-2048, X25519, ecdh-sha2-nistp256")],
     shelf_life: Annotated[
-        float, typer.Option("--shelf-life", min=0, max=100, help="years the data stays secret")
+        int, typer.Option("--shelf-life", min=0, max=100, help="whole years the data stays secret")
     ] = 10,
     migration_years: Annotated[
         float | None, typer.Option("--migration-years", min=0, max=50, help="Mosca's y")
@@ -68,7 +68,11 @@ def hndl(
     key_size: Annotated[int | None, typer.Option(min=1, max=65536)] = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
-    """Harvest-now-decrypt-later exposure of data protected by ALGORITHM (Mosca, probabilistic)."""
+    """Harvest-now-decrypt-later exposure of data protected by ALGORITHM (Mosca, probabilistic).
+
+    Urgency is the higher of the risk window's (>= 10 years CRITICAL, >= 5 HIGH, > 0 MEDIUM)
+    and the probability of exposure's (>= 0.50 CRITICAL, >= 0.25 HIGH, >= 0.10 MEDIUM).
+    """
     from qrap_core.db import utcnow
     from qrap_core.scoring import hndl as hndl_service
 
@@ -101,6 +105,7 @@ def hndl(
     table.add_column("value", overflow="fold")
     for key in (
         "estimated_break_year",
+        "break_year_basis",
         "data_shelf_life_years",
         "migration_time_years",
         "risk_window_years",

@@ -7,7 +7,9 @@ deletes whatever an earlier, interrupted attempt of the same run left, so nothin
 While a run is analyzed, a heartbeat thread keeps extending its lease, also during one long probe;
 a worker that dies stops extending it, and the sweeper hands the run to another worker once it
 lapses. Each claim counts an attempt and leaves a ``run_executions`` row; a run out of attempts
-ends FAILED. The terminal status and the webhook messages announcing it are committed together.
+ends FAILED, and so does a run in which no target could be assessed (with the targets' errors):
+it found nothing, which is not "LOW risk". The terminal status and the webhook messages
+announcing it are committed together.
 Database connection errors are not the run's fault: they propagate so the task retries.
 """
 
@@ -43,7 +45,7 @@ from qrap_core.logging import get_logger
 from qrap_core.netpolicy import NetworkPolicy
 from qrap_core.rules.engine import FindingDraft, RuleContext, evaluate
 from qrap_core.scoring import get_risk_model
-from qrap_core.scoring.aggregate import RunSummary, aggregate
+from qrap_core.scoring.aggregate import RunSummary, aggregate, finding_scores
 from qrap_core.scoring.base import AssetScore, RiskModel, ScoringContext
 from qrap_core.settings import Settings
 from qrap_core.webhook import service as webhook_service
@@ -67,9 +69,16 @@ class Analysis:
     results: list[TargetResult]
     assets: list[CryptoAsset]
     findings: list[FindingDraft]
-    scores: list[AssetScore]
+    scores: list[AssetScore]  # one per asset: the model's
     summary: RunSummary
     model_version: str
+    # One per finding: inside its level's band, placed by its asset's score (aggregate.BANDS).
+    finding_scores: list[AssetScore]
+
+    @property
+    def assessed_nothing(self) -> bool:
+        """No target was reached or read: the run has no results to report."""
+        return not any(result.status == "ok" for result in self.results)
 
 
 def default_worker_id() -> str:
@@ -140,11 +149,16 @@ class RunExecutor:
             self._fail(run_id, f"{type(exc).__name__}: {exc}")
             self._after_terminal(run_id)
             return RunOutcome(run_id, "FAILED", str(exc))
-        if not self._finalize(run_id, analysis):
+        ended = self._finalize(run_id, analysis)
+        if ended is None:
             self._end_execution(run_id, attempt, "lost")
             self._after_terminal(run_id)
             return RunOutcome(run_id, "CANCELLED", "run cancelled before its results were written")
         self._after_terminal(run_id)
+        if ended is AssessmentStatus.FAILED:
+            error = nothing_assessed_error(analysis.results)
+            log.warning("run.nothing_assessed", run_id=str(run_id), error=error)
+            return RunOutcome(run_id, "FAILED", error)
         log.info(
             "run.completed",
             run_id=str(run_id),
@@ -211,8 +225,15 @@ class RunExecutor:
                 exposure=data_profile.get("exposure"),
             ),
         )
-        summary = aggregate(assets, findings, scores)
-        return Analysis(ordered, assets, findings, scores, summary, self.model.version)
+        return Analysis(
+            results=ordered,
+            assets=assets,
+            findings=findings,
+            scores=scores,
+            summary=aggregate(assets, findings, scores),
+            model_version=self.model.version,
+            finding_scores=finding_scores(findings, scores),
+        )
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -386,15 +407,24 @@ class RunExecutor:
             .with_for_update()
         )
 
-    def _finalize(self, run_id: uuid.UUID, analysis: Analysis) -> bool:
+    def _finalize(self, run_id: uuid.UUID, analysis: Analysis) -> AssessmentStatus | None:
+        """Write the results: COMPLETED, or FAILED when no target could be assessed; None
+        when the run is no longer this worker's to finish."""
         now = self.clock()
         with self.db.unit_of_work() as uow:
             run = self._owned_run(uow, run_id)
             if run is None:
-                return False
+                return None
             # An earlier attempt of this run may have got this far before dying.
             uow.session.execute(delete(Finding).where(Finding.run_id == run_id))
             uow.session.execute(delete(CryptoAssetRecord).where(CryptoAssetRecord.run_id == run_id))
+            if analysis.assessed_nothing:
+                run.targets_done = len(analysis.results)
+                run.summary = _summary_dict(analysis)
+                run.target_results = [_target_result_dict(r) for r in analysis.results]
+                run.model_version = analysis.model_version
+                mark_failed(uow, run, nothing_assessed_error(analysis.results), now)
+                return AssessmentStatus.FAILED
             asset_rows, asset_ids = _asset_rows(run, analysis, now)
             if asset_rows:
                 uow.session.execute(insert(CryptoAssetRecord), asset_rows)
@@ -439,7 +469,7 @@ class RunExecutor:
             webhook_service.enqueue_assessment_event(
                 uow, "assessment.completed", assessment, run, now=now, diff=drift
             )
-        return True
+        return AssessmentStatus.COMPLETED
 
     def _fail(self, run_id: uuid.UUID, error: str) -> None:
         now = self.clock()
@@ -472,6 +502,15 @@ def mark_failed(uow: UnitOfWork, run: AssessmentRun, error: str, now: datetime) 
     )  # fmt: skip
     uow.session.flush()
     webhook_service.enqueue_assessment_event(uow, "assessment.failed", assessment, run, now=now)
+
+
+def nothing_assessed_error(results: Sequence[TargetResult]) -> str:
+    """The error of a run that assessed no target: each target with its own error."""
+    if not results:
+        return "no target could be assessed: the run had no targets"
+    return "no target could be assessed: " + "; ".join(
+        f"{result.target}: {result.error or 'no result'}" for result in results
+    )
 
 
 def _close_execution(
@@ -594,8 +633,7 @@ def _finding_rows(
     run: AssessmentRun, analysis: Analysis, asset_ids: list[uuid.UUID], now: datetime
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for draft in analysis.findings:
-        score = analysis.scores[draft.asset_index]
+    for draft, score in zip(analysis.findings, analysis.finding_scores, strict=True):
         rows.append(
             {
                 "id": uuid.uuid4(),
@@ -627,6 +665,7 @@ def _finding_rows(
 
 def _summary_dict(analysis: Analysis) -> dict[str, Any]:
     s = analysis.summary
+    failed = sum(1 for r in analysis.results if r.status != "ok")
     return {
         "total_findings": s.total_findings,
         "critical_findings": s.critical_findings,
@@ -637,7 +676,13 @@ def _summary_dict(analysis: Analysis) -> dict[str, Any]:
         "pqc_readiness_percentage": s.pqc_readiness,
         "assets_scanned": s.assets_scanned,
         "targets_total": len(analysis.results),
-        "targets_failed": sum(1 for r in analysis.results if r.status != "ok"),
+        "targets_failed": failed,
+        # Some targets could not be assessed: the results cover only the others.
+        "partial": 0 < failed < len(analysis.results),
+        # risk_score is model_risk_score raised to the band floor of risk_floor, the worst
+        # finding's level (null when the model's score already reached it).
+        "model_risk_score": s.model_risk_score,
+        "risk_floor": s.risk_floor.value if s.risk_floor else None,
     }
 
 

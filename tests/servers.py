@@ -268,3 +268,25 @@ def sshd_server(folder: Path, kex: str | None = None) -> Iterator[int]:
     finally:
         proc.kill()
         proc.wait(timeout=START_TIMEOUT_S)
+
+
+# RFC 2409 §6.2, the second Oakley group: a well-known 1024-bit MODP prime (generator 2) in
+# PKCS#3 PEM, as `openssl dhparam` writes it. Too small today, which makes it the test case.
+DH1024_PARAMS = b"""-----BEGIN DH PARAMETERS-----
+MIGHAoGBAP//////////yQ/aoiFowjTExmKLgNwc0SkCTgiKZ8x0Agu+pjsTmyJR
+Sgh5jjQE3e+VGbPNOkMbMCsKbfJfFDdP4TVtbVHCReSFtXZiXn7G9ExC6aY37WsL
+/1y29Aa37e44a/taiZ+lrp8kEXxLH+ZJKGZR7OZTgf//////////AgEC
+-----END DH PARAMETERS-----
+"""
+
+
+def ssh_keygen_list(public_key: Path) -> tuple[int, str]:
+    """(bits, SHA256 fingerprint) of a key file as ``ssh-keygen -l`` reports them."""
+    line = subprocess.run(
+        [SSH_KEYGEN, "-l", "-f", str(public_key)],
+        check=True,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    ).stdout.split()
+    return int(line[0]), line[1]

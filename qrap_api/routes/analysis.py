@@ -34,7 +34,12 @@ AppSettings = Annotated[Settings, Depends(_settings)]
 
 @router.post("/score", response_model=ScoreResponse)
 def score(body: ScoreRequest, actor: Viewer, settings: AppSettings) -> ScoreResponse:
-    """Score findings with the risk model: the original fields plus per-asset explanations."""
+    """Score findings with the risk model: the original fields plus per-asset explanations.
+
+    `risk_score` combines the asset scores (0.6 x max + 0.4 x mean) and is raised to the band
+    floor of the worst submitted level (CRITICAL 80, HIGH 60, MEDIUM 30, LOW 10), so
+    `overall_risk` is never below the worst finding's level.
+    """
     model = get_risk_model(settings)
     ctx = ScoringContext(
         now=utcnow(),
@@ -56,7 +61,14 @@ def score(body: ScoreRequest, actor: Viewer, settings: AppSettings) -> ScoreResp
 
 @router.post("/hndl", response_model=HndlResponse)
 def hndl(body: HndlRequest, actor: Viewer, settings: AppSettings) -> HndlResponse:
-    """Mosca's inequality with the CRQC time as a distribution; 400 for an unknown algorithm."""
+    """Mosca's inequality with the CRQC time as a distribution; 400 for an unknown algorithm.
+
+    `urgency` is the higher of the risk window's (>= 10 years CRITICAL, >= 5 HIGH, > 0 MEDIUM)
+    and the probability of exposure's (`probability_at_risk` >= 0.50 CRITICAL, >= 0.25 HIGH,
+    >= 0.10 MEDIUM); `is_at_risk` is true when urgency is above LOW. `risk_window_years` is a
+    whole number of years, never negative; `estimated_break_year` is always a year (the survey's
+    horizon year when no break is expected within it, e.g. for PQC and symmetric algorithms).
+    """
     timeline = hndl_service.timeline_for(
         body.threat_model or settings.threat_model,
         survey_file=settings.crqc_survey_file,

@@ -42,7 +42,7 @@ def add_cbom(
     media_type: str,
     stream: BinaryIO,
 ) -> AssessmentArtifact:
-    """Check ``stream`` as a CycloneDX 1.6 CBOM, store it, and make it a target of the assessment.
+    """Check ``stream`` as a CycloneDX CBOM (1.5 to 1.7), store it, and make it a target of the assessment.
 
     Raises InvalidCbom (400) naming where the document is wrong.
     """

@@ -91,6 +91,9 @@ class AssessmentSummary(BaseModel):
     assets_scanned: int = 0
     targets_total: int = 0
     targets_failed: int = 0
+    partial: bool = False  # some targets could not be assessed
+    model_risk_score: float | None = None  # before the worst finding's floor (risk_floor)
+    risk_floor: str | None = None
 
 
 class RunRead(BaseModel):

@@ -82,7 +82,11 @@ class CbomTarget(_Target):
 
 
 class CertificateTarget(_Target):
-    """One certificate or a chain, as PEM text or base64 DER."""
+    """One certificate, a chain or a CA bundle, as PEM text or base64 DER.
+
+    At most 1,000 certificates and 4 MiB (``qrap_core.discovery.certificate``, which checks
+    them when the assessment is created and names the field).
+    """
 
     type: Literal["certificate"] = "certificate"
     name: str | None = Field(default=None, max_length=255)

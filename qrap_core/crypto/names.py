@@ -313,6 +313,7 @@ def _register_public_key() -> None:
         # X.509 signature algorithms name the hash, not the curve: the key's size completes them.
         *(f"ecdsa-with-SHA{size}" for size in (224, 256, 384, 512)),
         *(f"1.2.840.10045.4.3.{arc}" for arc in (1, 2, 3, 4)),
+        *(f"2.16.840.1.101.3.4.3.{arc}" for arc in (9, 10, 11, 12)),  # id-ecdsa-with-sha3-*
         "ECDSA-SHA256",
         "ECDSA-SHA384",
         "ECDSA-SHA512",
@@ -664,6 +665,7 @@ def _register_hashes() -> None:
     for size, arc, level in ((224, 4, 1), (256, 1, 2), (384, 2, 4), (512, 3, 5)):
         _register(
             _entry(f"SHA-{size}", "SHA-2", digest, bits=size // 2, level=level),
+            f"SHA2-{size}",  # OpenSSL 3's name
             f"2.16.840.1.101.3.4.2.{arc}",
         )
     _register(_entry("SHA-512/224", "SHA-2", digest, bits=112, level=1), "2.16.840.1.101.3.4.2.5")
@@ -718,8 +720,48 @@ def _register_macs() -> None:
             ),
             f"umac-{tag}-etm",
         )  # fmt: skip
+    # "HMACSHA2" (a generator's name for HMAC over an unnamed SHA-2): counted at the weakest
+    # SHA-2 it may be, SHA-224.
+    _register(
+        _entry("HMAC-SHA2", "HMAC", mac, level=3, primitive="mac", parameter_set="SHA2"),
+        "HmacSHA2",
+    )
     _register(_entry("AES-CMAC", "CMAC", mac, level=1, primitive="mac"), "CMAC", "AES-128-CMAC")
     _register(_entry("Poly1305", "Poly1305", mac, level=1, primitive="mac"))
+
+
+def _register_kdfs() -> None:
+    # Key derivation (SP 800-132 PBKDF2, RFC 5869 HKDF) has nothing for Shor's algorithm to
+    # break; like the HMAC it is built on, it shares the HASH usage and that HMAC's level.
+    kdf = Usage.HASH
+    _register(
+        _entry("PBKDF2", "PBKDF2", kdf, level=1, primitive="kdf"),
+        "1.2.840.113549.1.5.12",  # id-PBKDF2
+    )
+    for hash_name, level in (
+        ("SHA1", 1),
+        ("SHA224", 3),
+        ("SHA256", 5),
+        ("SHA384", 5),
+        ("SHA512", 5),
+    ):
+        _register(
+            _entry(
+                f"PBKDF2-HMAC-{hash_name}", "PBKDF2", kdf, level=level, primitive="kdf",
+                parameter_set=f"HMAC-{hash_name}",
+            ),
+            f"PBKDF2WithHmac{hash_name}",  # Java's SecretKeyFactory names
+            f"pbkdf2-{hash_name}",
+        )  # fmt: skip
+    _register(_entry("HKDF", "HKDF", kdf, level=1, primitive="kdf"))
+    for hash_name in ("SHA256", "SHA384", "SHA512"):
+        _register(
+            _entry(
+                f"HKDF-{hash_name}", "HKDF", kdf, level=5, primitive="kdf",
+                parameter_set=f"HMAC-{hash_name}",
+            ),
+            f"HKDFWithHmac{hash_name}",
+        )  # fmt: skip
 
 
 # --- parametric finite-field families: RSA, DSA, DH -----------------------------------------
@@ -817,10 +859,12 @@ def _named_finite_field() -> dict[str, _Named]:
     for name in (
         "dsa-with-sha224",
         "dsa-with-sha256",
-        "2.16.840.1.101.3.4.3.1",
-        "2.16.840.1.101.3.4.3.2",
+        # id-dsa-with-sha224 .. sha512, then id-dsa-with-sha3-224 .. sha3-512
+        *(f"2.16.840.1.101.3.4.3.{arc}" for arc in range(1, 9)),
     ):
         named[name] = _Named("DSA", None, sig)
+    for arc in range(13, 17):  # id-rsassa-pkcs1-v1_5-with-sha3-224 .. sha3-512
+        named[f"2.16.840.1.101.3.4.3.{arc}"] = _Named("RSA", None, sig)
     return {normalise(name): value for name, value in named.items()}
 
 
@@ -831,6 +875,7 @@ _register_hybrids()
 _register_symmetric()
 _register_hashes()
 _register_macs()
+_register_kdfs()
 _NAMED_FF = _named_finite_field()
 
 _PREFIX_SIZE = re.compile(r"^(?P<prefix>[a-z]+)(?P<size>\d{3,5})(?:bits?)?$")
@@ -857,7 +902,161 @@ def parse_algorithm(text: str, key_size: int | None = None) -> AlgorithmInfo:
             if key.endswith(suffix):
                 found = _lookup(key.removesuffix(suffix), key_size)
                 break
+    if found is None:
+        found = _hash_and_sign(key, key_size)
+    if found is None and "/" in raw:
+        found = _transformation(raw, key_size)
+    if found is None:
+        found = _without_padding(raw, key_size)
     return found if found is not None else _unknown(raw, key_size)
+
+
+# --- how generators spell what the catalog holds ----------------------------------------------
+# Java (JCA) names ("SHA512withRSA", "RSA/ECB/PKCS1Padding", "PBKDF2WithHmacSHA1"), Go's x509
+# names ("SHA256-RSA", "ECDSA-SHA384"), Windows' ("sha256RSA") and cbomkit's
+# ("des-56-cbc-pkcs5", "AES128-CBC-PKCS5") name entries the catalog already has.
+
+_DIGESTS = {
+    "md2": "MD2",
+    "md5": "MD5",
+    "sha1": "SHA-1",
+    **{f"sha{size}": f"SHA-{size}" for size in (224, 256, 384, 512)},
+    **{f"sha2{size}": f"SHA-{size}" for size in (224, 256, 384, 512)},
+    **{f"sha3{size}": f"SHA3-{size}" for size in (224, 256, 384, 512)},
+}
+_SIGNERS = {
+    "rsa": "RSA",
+    "rsaencryption": "RSA",
+    "rsapss": "RSA-PSS",
+    "rsassapss": "RSA-PSS",
+    "rsaandmgf1": "RSA-PSS",  # Java's SHA256withRSAandMGF1 is PSS
+    "ecdsa": "ECDSA",
+    "dsa": "DSA",
+}
+
+
+def _alternatives(words: dict[str, str]) -> str:
+    return "|".join(sorted(words, key=len, reverse=True))  # longest first: sha3256 before sha3
+
+
+_HASH_THEN_SIGNER = re.compile(
+    rf"^(?P<digest>{_alternatives(_DIGESTS)})(?:with)?(?P<signer>{_alternatives(_SIGNERS)})$"
+)
+_SIGNER_THEN_HASH = re.compile(
+    rf"^(?P<signer>{_alternatives(_SIGNERS)})(?:with)?(?P<digest>{_alternatives(_DIGESTS)})$"
+)
+_JWA_SIGNATURE = re.compile(r"^(?:rs|ps|es)(?P<bits>256|384|512)$")
+# X.509 signature algorithm OIDs and the digest each one fixes.
+_SIGNATURE_OID_DIGESTS = {
+    "1.2.840.113549.1.1.4": "MD5",
+    "1.2.840.113549.1.1.5": "SHA-1",
+    "1.2.840.113549.1.1.11": "SHA-256",
+    "1.2.840.113549.1.1.12": "SHA-384",
+    "1.2.840.113549.1.1.13": "SHA-512",
+    "1.2.840.113549.1.1.14": "SHA-224",
+    "1.2.840.10045.4.1": "SHA-1",
+    "1.2.840.10040.4.3": "SHA-1",
+    **{f"1.2.840.10045.4.3.{arc}": f"SHA-{size}" for arc, size in ((1, 224), (2, 256),
+                                                                    (3, 384), (4, 512))},
+    **{
+        f"2.16.840.1.101.3.4.3.{first + offset}": digest
+        for first in (1, 5, 9, 13)  # DSA-SHA2, DSA-SHA3, ECDSA-SHA3, RSA-SHA3
+        for offset, digest in enumerate(
+            ("SHA-224", "SHA-256", "SHA-384", "SHA-512")
+            if first == 1
+            else ("SHA3-224", "SHA3-256", "SHA3-384", "SHA3-512")
+        )
+    },
+}  # fmt: skip
+
+
+def signed_digest(text: str) -> str | None:
+    """The digest a hash-and-sign scheme's name or OID fixes, else None.
+
+    "SHA512withRSA", "sha512WithRSAEncryption" and "1.2.840.113549.1.1.13" give "SHA-512";
+    "ECDSA-SHA384" gives "SHA-384". A number written beside such a name (a CBOM's
+    ``parameterSetIdentifier``) is that digest's size: never the key's, never the curve's.
+    """
+    key = normalise(text)
+    if key in _SIGNATURE_OID_DIGESTS:
+        return _SIGNATURE_OID_DIGESTS[key]
+    match = _HASH_THEN_SIGNER.match(key) or _SIGNER_THEN_HASH.match(key)
+    if match is not None:
+        return _DIGESTS[match["digest"]]
+    jwa = _JWA_SIGNATURE.match(key)
+    return f"SHA-{jwa['bits']}" if jwa is not None else None
+
+
+def _hash_and_sign(key: str, key_size: int | None) -> AlgorithmInfo | None:
+    """ "SHA256withECDSA", "SHA1-RSA", "sha384RSA" as the catalog's OpenSSL spelling of them."""
+    match = _HASH_THEN_SIGNER.match(key) or _SIGNER_THEN_HASH.match(key)
+    if match is None:
+        return None
+    digest, signer = _DIGESTS[match["digest"]], _SIGNERS[match["signer"]]
+    if digest == "MD2" or (digest == "MD5" and signer != "RSA"):
+        return None  # no catalog entry: unknown rather than a sound-looking scheme
+    # The broken hashes keep schemes of their own; sound ones leave the key to decide.
+    if signer in ("RSA", "RSA-PSS"):
+        spelling = {"MD5": "md5WithRSAEncryption", "SHA-1": "sha1WithRSAEncryption"}.get(
+            digest, "rsassa-pss" if signer == "RSA-PSS" else "RSASSA-PKCS1-v1_5"
+        )
+    elif signer == "ECDSA":
+        spelling = "ecdsa-with-SHA1" if digest == "SHA-1" else "ECDSA"
+    else:
+        spelling = "dsaWithSHA1" if digest == "SHA-1" else "dsa-with-sha256"
+    return _lookup(normalise(spelling), key_size)
+
+
+def _transformation(raw: str, key_size: int | None) -> AlgorithmInfo | None:
+    """A JCA Cipher transformation, "algorithm/mode/padding" ("RSA/ECB/PKCS1Padding")."""
+    parts = [part.strip() for part in raw.split("/")]
+    if len(parts) not in (2, 3) or not all(parts):
+        return None
+    base = parse_algorithm(parts[0], key_size)
+    if not base.known:
+        return None
+    if base.family == "RSA":
+        # An RSA Cipher encrypts with the public key (JCA's "ECB" means nothing there):
+        # key transport or data encryption, whatever the padding.
+        return _finite_field("RSA", base.key_size, Usage.KEY_ESTABLISHMENT)
+    if base.family == "AES" and base.key_size and base.parameter_set is None:
+        with_mode = _lookup(normalise(f"AES-{base.key_size}-{parts[1]}"), None)
+        return with_mode if with_mode is not None else base
+    return base
+
+
+# Paddings say nothing about the algorithm; cbomkit appends them ("aes-128-cbc-pkcs5").
+_PADDINGS = frozenset(
+    {
+        "nopadding", "pkcs1", "pkcs1padding", "pkcs1v15", "pkcs5", "pkcs5padding", "pkcs7",
+        "pkcs7padding", "iso10126padding", "oaep", "oaeppadding", "raw",
+    }
+)  # fmt: skip
+_MODE_WORDS = frozenset({"ecb", "cbc", "ctr", "gcm", "ccm", "cfb", "cfb8", "ofb", "pcbc", "cts"})
+_WORD_SPLIT = re.compile(r"[\s_\-()+,]+")
+
+
+def _without_padding(raw: str, key_size: int | None) -> AlgorithmInfo | None:
+    """ "des-56-cbc-pkcs5" and "desede-168-cbc-pkcs5": drop the padding, then the key size
+    when the entry found without it has exactly that size (a size never completes a name here).
+    """
+    words = [word for word in _WORD_SPLIT.split(raw.strip().lower()) if word]
+    core = [word for word in words if word not in _PADDINGS]
+    if not core:
+        return None
+    if len(core) < len(words):
+        found = _lookup("".join(core), key_size)
+        if found is not None:
+            return found
+    sizes = [word for word in core if word.isdigit()]
+    if len(sizes) != 1:
+        return None
+    rest = [word for word in core if word != sizes[0]]
+    for candidate in (rest, [word for word in rest if word not in _MODE_WORDS]):
+        found = _lookup("".join(candidate), None) if candidate else None
+        if found is not None and found.key_size == int(sizes[0]):
+            return found
+    return None
 
 
 def catalog() -> dict[str, AlgorithmInfo]:
@@ -918,21 +1117,31 @@ def parse_cbom_algorithm(
     mode: str | None = None,
     oid: str | None = None,
     key_size: int | None = None,
+    family: str | None = None,
 ) -> AlgorithmInfo:
-    """A CycloneDX 1.6 algorithm component (``name`` plus ``algorithmProperties``) as an entry.
+    """A CycloneDX algorithm component (``name`` plus ``algorithmProperties``) as an entry.
 
     ``parameterSetIdentifier`` completes the name ("ML-KEM" + "768", "RSA" + "2048", "SLH-DSA"
-    + "SHA2-128s"), ``curve`` picks the curve (its ECDSA or ECDH entry by ``primitive``),
-    ``mode`` the AES mode, ``oid`` is used when the name says nothing we know. Generators often
-    leave these empty; whatever is missing stays missing, and an unknown name stays unknown.
+    + "SHA2-128s"), except beside a hash-and-sign name or OID ("SHA512withRSA" + "512"), where
+    it is the digest's size (see ``signed_digest``). ``curve`` picks the curve (its ECDSA or ECDH
+    entry by ``primitive``), ``mode`` the AES mode; ``oid`` and then ``family`` (CycloneDX 1.7
+    ``algorithmFamily``) are used when the name says nothing we know. A ``primitive`` sets the
+    usage only where the catalog leaves it open (RSA, a bare curve): "pke" never turns ECDSA
+    into a key exchange. Whatever is missing stays missing, and an unknown name stays unknown.
     """
     usage = _PRIMITIVE_USAGE.get((primitive or "").strip().lower())
     text = (name or "").strip()
+    if signed_digest(text) is not None or (oid and signed_digest(oid) is not None):
+        parameter_set = None
     info = parse_algorithm(text, key_size) if text else _unknown(text, key_size)
     if not info.known and oid:
         info = parse_algorithm(oid, key_size)
+    if not info.known and family:
+        info = parse_algorithm(_FAMILY_SPELLINGS.get(family.strip(), family), key_size)
     if curve:
-        by_curve = _by_curve(curve, usage or info.usage)
+        # The catalog's usage first: a declared primitive only chooses where it is open.
+        wanted = info.usage if info.known and info.usage is not Usage.UNKNOWN else usage
+        by_curve = _by_curve(curve, wanted or info.usage)
         if by_curve is not None and (not info.known or info.family in ("EC", "ECDH", "EdDSA")):
             info = by_curve
     if parameter_set and info.known:
@@ -948,6 +1157,19 @@ def parse_cbom_algorithm(
     if usage is not None and info.known and info.usage is Usage.UNKNOWN:
         info = _with_usage(info, usage)
     return info
+
+
+# CycloneDX 1.7 algorithmFamily values the catalog spells otherwise.
+_FAMILY_SPELLINGS = {
+    "RSASSA-PKCS1": "RSASSA-PKCS1-v1_5",
+    "RSAES-PKCS1": "RSAES-PKCS1-v1_5",
+    "CAMELLIA": "Camellia",
+}
+
+
+def primitive_usage(primitive: str | None) -> Usage | None:
+    """The usage a CycloneDX ``primitive`` implies (None for kdf, drbg, other, unknown)."""
+    return _PRIMITIVE_USAGE.get((primitive or "").strip().lower())
 
 
 def _by_curve(curve: str, usage: Usage) -> AlgorithmInfo | None:

@@ -1,11 +1,17 @@
-"""CBOM import: CycloneDX 1.6 ``cryptographic-asset`` components as crypto assets.
+"""CBOM import: CycloneDX ``cryptographic-asset`` components as crypto assets.
 
-The document is read as a stream of JSON events (ijson): each top-level component is built,
-checked and reduced to a small record before the next is read, so memory follows the number
-of crypto components, not the document's size. References between components
-(``signatureAlgorithmRef``, ``subjectPublicKeyRef``, ``algorithmRef``, ``dependencies``) are
-resolved after the pass. A document that breaks the rules QRAP relies on is refused with the
-JSON pointer of the first problems (``/components/12/cryptoProperties/assetType``).
+``cbom_reader`` reads and checks the document in one streaming pass; this module maps what it
+kept onto assets. References between components (``signatureAlgorithmRef``,
+``subjectPublicKeyRef``, ``algorithmRef``, 1.7's ``relatedCryptographicAssets``, and the
+top-level ``dependencies``, which is all cbomkit writes) are resolved after the pass.
+
+What generators write is taken for what it is, not more:
+
+- A number beside a hash-and-sign name ("SHA512withRSA" with ``parameterSetIdentifier``
+  512) is the digest's size; the key's size comes from a key or certificate component.
+- A ``primitive`` or ``cryptoFunctions`` that contradicts the catalog ("pke" on ECDSA) does
+  not decide the usage: the catalog does, and the asset lists the contradiction.
+- A name the catalog does not recognise stays on the asset, marked ``unrecognised``.
 
 Generators often leave key sizes and security levels out; they are filled from the catalog
 and listed in the asset's ``enriched`` detail, so nobody mistakes them for declared values.
@@ -16,346 +22,271 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
-import ijson
-
 from qrap_core.assessment.targets import CbomTarget
-from qrap_core.crypto import AlgorithmInfo, parse_algorithm
+from qrap_core.crypto import AlgorithmInfo, parse_algorithm, parse_cbom_algorithm
+from qrap_core.crypto.names import primitive_usage, signed_digest
+from qrap_core.discovery.cbom_reader import (
+    ASSET_TYPES,
+    MAX_COMPONENTS,
+    MAX_PROBLEMS,
+    PRIMITIVES,
+    PROTOCOL_TYPES,
+    SPEC_VERSIONS,
+    CbomComponent,
+    InvalidCbom,
+    ParsedCbom,
+    read_cbom,
+    timestamp,
+)
 from qrap_core.discovery.types import AssetKind, CryptoAsset, TargetResult
 from qrap_core.enums import Usage
 from qrap_core.errors import InvalidInput
 
+__all__ = [
+    "ASSET_TYPES",
+    "MAX_COMPONENTS",
+    "MAX_PROBLEMS",
+    "PRIMITIVES",
+    "PROTOCOL_TYPES",
+    "SPEC_VERSIONS",
+    "ArtifactSource",
+    "CbomComponent",
+    "InvalidCbom",
+    "ParsedCbom",
+    "analyze",
+    "assets_from",
+    "check_document",
+    "identify",
+    "load_target",
+    "quantum_level",
+    "read_cbom",
+]
+
 ArtifactSource = Callable[[Any], AbstractContextManager[BinaryIO]]
 """Opens an uploaded document (by artifact id) as a binary stream."""
 
-MAX_COMPONENTS = 1_000_000
-MAX_PROBLEMS = 20
-SPEC_VERSIONS = ("1.6",)
-ASSET_TYPES = ("algorithm", "certificate", "protocol", "related-crypto-material")
-PRIMITIVES = (
-    "drbg", "mac", "block-cipher", "stream-cipher", "signature", "hash", "pke", "xof", "kdf",
-    "key-agree", "kem", "ae", "combiner", "other", "unknown",
-)  # fmt: skip
-PROTOCOL_TYPES = ("tls", "ssh", "ipsec", "ike", "sstp", "wpa", "other", "unknown")
-_USAGE_BY_PRIMITIVE = {
-    "signature": Usage.SIGNATURE,
-    "kem": Usage.KEY_ESTABLISHMENT,
-    "key-agree": Usage.KEY_ESTABLISHMENT,
-    "pke": Usage.KEY_ESTABLISHMENT,
-    "block-cipher": Usage.ENCRYPTION,
-    "stream-cipher": Usage.ENCRYPTION,
-    "ae": Usage.ENCRYPTION,
-    "hash": Usage.HASH,
-    "mac": Usage.HASH,
-    "xof": Usage.HASH,
-}
 _KINDS: tuple[AssetKind, ...] = (
     "certificate", "protocol", "cipher_suite", "key_exchange", "algorithm", "key",
 )  # fmt: skip
 # NIST PQC security categories by the classical strength they match (FIPS 203/204 §1).
 _CATEGORY_BY_BITS = {128: 1, 192: 3, 256: 5}
 _HASH_CATEGORY = {"SHA-256": 2, "SHA3-256": 2, "SHA-384": 4, "SHA3-384": 4, "SHA-512": 5}
+# cryptoFunctions that a usage rules out: a signature scheme neither encapsulates nor
+# decapsulates, a key establishment does not sign. (encrypt/decrypt stay open: generators
+# use them for RSA signing too.)
+_RULED_OUT_FUNCTIONS = {
+    Usage.SIGNATURE: frozenset({"encapsulate", "decapsulate"}),
+    Usage.KEY_ESTABLISHMENT: frozenset({"sign", "verify"}),
+}
+_PUBLIC_KEY_MATERIAL = ("public-key", "private-key", "key-pair")
+MAX_LISTED_UNRECOGNISED = 100
 
 
-class InvalidCbom(InvalidInput):
-    """The document is not a CBOM QRAP can read; ``details`` holds JSON pointers."""
+# --- algorithms: the catalog entry, the usage, and what contradicted it ---------------------
 
 
-@dataclass(slots=True)
-class _Component:
-    pointer: str  # "/components/3" or "/components/3/components/0"
-    name: str
-    bom_ref: str | None
-    crypto: dict[str, Any]
-    properties: dict[str, str]
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What QRAP makes of one algorithm component."""
+
+    info: AlgorithmInfo
+    usage: Usage
+    key_exchange: bool  # a declared kem/key-agree primitive that the catalog did not overrule
+    contradictions: tuple[dict[str, Any], ...] = ()
+    digest: str | None = None  # the hash a hash-and-sign name fixes
 
 
-@dataclass(slots=True)
-class ParsedCbom:
-    """The crypto components of one document, with what the pass learned about the rest."""
+def identify(component: CbomComponent) -> AlgorithmInfo:
+    """The catalog entry for an algorithm component: its name completed by its properties.
 
-    spec_version: str
-    serial_number: str | None
-    components: list[_Component] = field(default_factory=list)
-    other_components: int = 0
-    dependencies: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-
-
-class _Problems:
-    def __init__(self) -> None:
-        self.items: list[dict[str, str]] = []
-
-    def add(self, pointer: str, message: str) -> None:
-        if len(self.items) < MAX_PROBLEMS:
-            self.items.append({"field": pointer, "pointer": pointer, "message": message})
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            first = self.items[0]
-            more = f" (and {len(self.items) - 1} more)" if len(self.items) > 1 else ""
-            raise InvalidCbom(
-                f"invalid CBOM at {first['pointer']}: {first['message']}{more}",
-                details=self.items,
-            )
-
-
-def read_cbom(stream: BinaryIO) -> ParsedCbom:
-    """Parse and check a CycloneDX 1.6 JSON document from ``stream`` in one streaming pass.
-
-    Raises InvalidCbom naming where the document is wrong.
+    A ``parameterSetIdentifier`` beside a hash-and-sign name or OID is the digest's size and
+    never becomes a key size or a curve (``names.parse_cbom_algorithm``).
     """
-    problems = _Problems()
-    parsed = ParsedCbom(spec_version="", serial_number=None)
-    refs: dict[str, str] = {}
-    seen_format = False
-    top_level = 0
-    try:
-        events = ijson.parse(stream, use_float=True)
-        first = next(events, None)
-        if first is None or first[1] != "start_map":
-            raise InvalidCbom(
-                "invalid CBOM at /: the document must be a JSON object",
-                details=[{"field": "/", "pointer": "/", "message": "not a JSON object"}],
-            )
-        for prefix, event, value in events:
-            if prefix == "bomFormat":
-                seen_format = True
-                if value != "CycloneDX":
-                    problems.add("/bomFormat", f"must be 'CycloneDX', not {value!r}")
-            elif prefix == "specVersion":
-                parsed.spec_version = str(value)
-                if value not in SPEC_VERSIONS:
-                    problems.add("/specVersion", f"must be 1.6, not {value!r}")
-            elif prefix == "serialNumber" and event == "string":
-                parsed.serial_number = value
-            elif prefix == "metadata.component.bom-ref" and event == "string":
-                refs.setdefault(value, "/metadata/component")
-            elif prefix in ("components", "dependencies") and event not in (
-                "start_array",
-                "end_array",
-            ):
-                problems.add(f"/{prefix}", "must be an array")
-            elif prefix == "components.item":
-                if top_level >= MAX_COMPONENTS:
-                    problems.add("/components", f"more than {MAX_COMPONENTS} components")
-                    break
-                component = _build(event, value, events, prefix)
-                _component(component, f"/components/{top_level}", parsed, refs, problems)
-                top_level += 1
-            elif prefix == "dependencies.item":
-                index = len(parsed.dependencies)
-                _dependency(_build(event, value, events, prefix), index, parsed, problems)
-            elif prefix == "services.item.bom-ref" and event == "string":
-                refs.setdefault(value, "/services")
-    except ijson.JSONError as exc:
-        raise InvalidCbom(
-            f"invalid CBOM at /: not valid JSON ({exc})",
-            details=[{"field": "/", "pointer": "/", "message": f"not valid JSON: {exc}"}],
-        ) from exc
-    if not seen_format:
-        problems.add("/bomFormat", "is required")
-    if not parsed.spec_version:
-        problems.add("/specVersion", "is required")
-    _check_references(parsed, refs, problems)
-    problems.raise_if_any()
-    return parsed
+    properties = component.crypto.get("algorithmProperties") or {}
+    return parse_cbom_algorithm(
+        component.name,
+        parameter_set=_text(properties.get("parameterSetIdentifier")),
+        curve=_curve(properties),
+        primitive=_text(properties.get("primitive")),
+        mode=_text(properties.get("mode")),
+        oid=_text(component.crypto.get("oid")),
+        family=_text(properties.get("algorithmFamily")),
+    )
 
 
-def _build(event: str, value: Any, events: Iterator[tuple[str, str, Any]], prefix: str) -> Any:
-    """Build one array item from the event stream (ijson's ObjectBuilder, one item at a time)."""
-    builder = ijson.ObjectBuilder()
-    builder.event(event, value)
-    if event not in ("start_map", "start_array"):
-        return builder.value
-    depth = 1
-    for item_prefix, item_event, item_value in events:
-        builder.event(item_event, item_value)
-        if item_event in ("start_map", "start_array"):
-            depth += 1
-        elif item_event in ("end_map", "end_array"):
-            depth -= 1
-            if depth == 0 and item_prefix == prefix:
-                break
-    return builder.value
+def decide(component: CbomComponent) -> Decision:
+    """The entry and usage of an algorithm component; the catalog wins a contradiction."""
+    properties = component.crypto.get("algorithmProperties") or {}
+    info = identify(component)
+    primitive = _text(properties.get("primitive"))
+    declared = primitive_usage(primitive)
+    catalog_usage = info.usage if info.known else Usage.UNKNOWN
+    contradictions: list[dict[str, Any]] = []
+    usage = declared or catalog_usage
+    if declared is not None and catalog_usage not in (Usage.UNKNOWN, declared):
+        usage = catalog_usage
+        contradictions.append(_contradiction("primitive", primitive, info, usage, "catalog"))
+    functions = [f for f in properties.get("cryptoFunctions") or [] if isinstance(f, str)]
+    ruled_out = sorted(set(functions) & _RULED_OUT_FUNCTIONS.get(usage, frozenset()))
+    if ruled_out:
+        decided_by = "catalog" if catalog_usage is usage else "primitive"
+        contradictions.append(_contradiction("cryptoFunctions", ruled_out, info, usage, decided_by))
+    oid = _text(component.crypto.get("oid"))
+    digest = signed_digest(component.name) or (signed_digest(oid) if oid else None)
+    return Decision(
+        info=info,
+        usage=usage,
+        key_exchange=primitive in ("kem", "key-agree") and usage is declared,
+        contradictions=tuple(contradictions),
+        digest=digest,
+    )
 
 
-def _component(
-    data: Any, where: str, parsed: ParsedCbom, refs: dict[str, str], problems: _Problems
-) -> None:
-    """Check one component (and the components nested in it) and keep it if it is crypto."""
-    if not isinstance(data, dict):
-        problems.add(where, "must be an object")
-        return
-    nested = data.get("components")
-    if nested is not None:
-        if not isinstance(nested, list):
-            problems.add(f"{where}/components", "must be an array")
-        else:
-            for number, child in enumerate(nested):
-                _component(child, f"{where}/components/{number}", parsed, refs, problems)
-    bom_ref = data.get("bom-ref")
-    if bom_ref is not None:
-        if not isinstance(bom_ref, str) or not bom_ref:
-            problems.add(f"{where}/bom-ref", "must be a non-empty string")
-            bom_ref = None
-        elif bom_ref in refs and refs[bom_ref] != where:
-            problems.add(f"{where}/bom-ref", f"{bom_ref!r} is already used at {refs[bom_ref]}")
-        else:
-            refs[bom_ref] = where
-    kind = data.get("type")
-    if not isinstance(kind, str):
-        problems.add(f"{where}/type", "is required (a string)")
-        return
-    if kind != "cryptographic-asset":
-        parsed.other_components += 1
-        return
-    name = data.get("name")
-    if not isinstance(name, str) or not name.strip():
-        problems.add(f"{where}/name", "is required (a non-empty string)")
-        return
-    crypto = data.get("cryptoProperties")
-    if not isinstance(crypto, dict):
-        problems.add(f"{where}/cryptoProperties", "is required for a cryptographic-asset")
-        return
-    _check_crypto(crypto, f"{where}/cryptoProperties", problems)
-    properties = {}
-    for number, prop in enumerate(data.get("properties") or []):
-        if isinstance(prop, dict) and isinstance(prop.get("name"), str):
-            properties[prop["name"]] = str(prop.get("value", ""))
-        else:
-            problems.add(f"{where}/properties/{number}", "must be an object with a name")
-    parsed.components.append(_Component(where, name.strip(), bom_ref, crypto, properties))
+def _contradiction(
+    field: str, declared: Any, info: AlgorithmInfo, usage: Usage, decided_by: str
+) -> dict[str, Any]:
+    return {
+        "field": field,
+        "declared": declared,
+        "algorithm": info.canonical,
+        "usage": usage.value,
+        "decided_by": decided_by,
+        "message": f"{field} {declared!r} contradicts {info.canonical or 'the algorithm'} "
+        f"used for {usage.value} (decided by the {decided_by})",
+    }
 
 
-def _check_crypto(crypto: dict[str, Any], where: str, problems: _Problems) -> None:
-    asset_type = crypto.get("assetType")
-    if asset_type not in ASSET_TYPES:
-        problems.add(f"{where}/assetType", f"must be one of {', '.join(ASSET_TYPES)}")
-    algorithm = _object(crypto, "algorithmProperties", where, problems)
-    if algorithm is not None:
-        base = f"{where}/algorithmProperties"
-        if "primitive" in algorithm and algorithm["primitive"] not in PRIMITIVES:
-            problems.add(f"{base}/primitive", f"must be one of {', '.join(PRIMITIVES)}")
-        _integer(algorithm, "classicalSecurityLevel", base, problems, 0, 100_000)
-        _integer(algorithm, "nistQuantumSecurityLevel", base, problems, 0, 6)
-        for key in ("parameterSetIdentifier", "curve", "mode", "padding"):
-            _string(algorithm, key, base, problems)
-    certificate = _object(crypto, "certificateProperties", where, problems)
-    if certificate is not None:
-        base = f"{where}/certificateProperties"
-        for key in ("subjectName", "issuerName", "signatureAlgorithmRef", "subjectPublicKeyRef"):
-            _string(certificate, key, base, problems)
-        for key in ("notValidBefore", "notValidAfter"):
-            if _string(certificate, key, base, problems) and _timestamp(certificate[key]) is None:
-                problems.add(f"{base}/{key}", "must be an RFC 3339 date-time")
-    material = _object(crypto, "relatedCryptoMaterialProperties", where, problems)
-    if material is not None:
-        base = f"{where}/relatedCryptoMaterialProperties"
-        _integer(material, "size", base, problems, 0, 1_000_000)
-        for key in ("type", "algorithmRef", "state"):
-            _string(material, key, base, problems)
-    protocol = _object(crypto, "protocolProperties", where, problems)
-    if protocol is not None:
-        base = f"{where}/protocolProperties"
-        if "type" in protocol and protocol["type"] not in PROTOCOL_TYPES:
-            problems.add(f"{base}/type", f"must be one of {', '.join(PROTOCOL_TYPES)}")
-        _string(protocol, "version", base, problems)
-        suites = protocol.get("cipherSuites", [])
-        if not isinstance(suites, list):
-            problems.add(f"{base}/cipherSuites", "must be an array")
-        else:
-            for number, suite in enumerate(suites):
-                if not isinstance(suite, dict):
-                    problems.add(f"{base}/cipherSuites/{number}", "must be an object")
-                else:
-                    _string(suite, "name", f"{base}/cipherSuites/{number}", problems)
-    _string(crypto, "oid", where, problems)
+def _curve(properties: dict[str, Any]) -> str | None:
+    curve = _text(properties.get("curve"))
+    if curve:
+        return curve
+    # 1.7's ellipticCurve is namespaced: "nist/P-256", "secg/secp256k1".
+    named = _text(properties.get("ellipticCurve"))
+    return named.rsplit("/", 1)[-1] if named else None
 
 
-def _object(
-    parent: dict[str, Any], key: str, where: str, problems: _Problems
-) -> dict[str, Any] | None:
-    value = parent.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        problems.add(f"{where}/{key}", "must be an object")
-        return None
-    return value
-
-
-def _string(parent: dict[str, Any], key: str, where: str, problems: _Problems) -> bool:
-    if key not in parent:
-        return False
-    if not isinstance(parent[key], str):
-        problems.add(f"{where}/{key}", "must be a string")
-        return False
-    return True
-
-
-def _integer(
-    parent: dict[str, Any], key: str, where: str, problems: _Problems, low: int, high: int
-) -> None:
-    value = parent.get(key)
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        problems.add(f"{where}/{key}", f"must be an integer from {low} to {high}")
-
-
-def _dependency(data: Any, index: int, parsed: ParsedCbom, problems: _Problems) -> None:
-    where = f"/dependencies/{index}"
-    if not isinstance(data, dict) or not isinstance(data.get("ref"), str):
-        problems.add(f"{where}/ref", "is required (a string)")
-        parsed.dependencies[f"#invalid-{index}"] = {}
-        return
-    entry: dict[str, list[str]] = {}
-    for key in ("dependsOn", "provides"):
-        values = data.get(key, [])
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            problems.add(f"{where}/{key}", "must be an array of bom-ref strings")
-            continue
-        entry[key] = list(values)
-    parsed.dependencies[data["ref"]] = entry
-
-
-def _check_references(parsed: ParsedCbom, refs: dict[str, str], problems: _Problems) -> None:
-    for index, (ref, entry) in enumerate(parsed.dependencies.items()):
-        if ref.startswith("#invalid-"):
-            continue
-        if ref not in refs:
-            problems.add(f"/dependencies/{index}/ref", f"{ref!r} names no bom-ref")
-        for key, values in entry.items():
-            for number, target in enumerate(values):
-                if target not in refs:
-                    problems.add(
-                        f"/dependencies/{index}/{key}/{number}", f"{target!r} names no bom-ref"
-                    )
-    for component in parsed.components:
-        base = f"{component.pointer}/cryptoProperties"
-        for section, key in (
-            ("certificateProperties", "signatureAlgorithmRef"),
-            ("certificateProperties", "subjectPublicKeyRef"),
-            ("relatedCryptoMaterialProperties", "algorithmRef"),
-        ):
-            named = (component.crypto.get(section) or {}).get(key)
-            if isinstance(named, str) and named not in refs:
-                problems.add(f"{base}/{section}/{key}", f"{named!r} names no bom-ref")
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
 
 
 # --- components to assets ------------------------------------------------------------------
+
+
+class _Links:
+    """Who names whom: bom-refs, and the dependencies in both directions."""
+
+    def __init__(self, parsed: ParsedCbom) -> None:
+        self.by_ref = {c.bom_ref: c for c in parsed.components if c.bom_ref}
+        self.depends_on = {
+            ref: entry.get("dependsOn", []) for ref, entry in parsed.dependencies.items()
+        }
+        self.depended_by: dict[str, list[str]] = {}
+        for ref, targets in self.depends_on.items():
+            if ref in self.by_ref:
+                for target in targets:
+                    if target in self.by_ref:
+                        self.depended_by.setdefault(target, []).append(ref)
+        self._decisions: dict[str, Decision] = {}
+
+    def get(self, ref: Any) -> CbomComponent | None:
+        return self.by_ref.get(ref) if isinstance(ref, str) else None
+
+    def decision(self, component: CbomComponent) -> Decision:
+        key = component.bom_ref or component.pointer
+        if key not in self._decisions:
+            self._decisions[key] = decide(component)
+        return self._decisions[key]
+
+    def related(self, component: CbomComponent, section: str, *types: str) -> list[CbomComponent]:
+        """1.7 ``relatedCryptographicAssets`` of ``section`` whose type is one of ``types``."""
+        items = (component.crypto.get(section) or {}).get("relatedCryptographicAssets") or []
+        wanted = {_squash(t) for t in types}
+        found = []
+        for item in items:
+            if isinstance(item, dict) and _squash(str(item.get("type", ""))) in wanted:
+                target = self.get(item.get("ref"))
+                if target is not None:
+                    found.append(target)
+        return found
+
+    def dependencies(
+        self, component: CbomComponent, wanted: Callable[[CbomComponent], bool]
+    ) -> tuple[list[CbomComponent], str]:
+        """The ``wanted`` components this one depends on, else those that depend on it
+        (cbomkit links keys to algorithms in ``dependencies`` only)."""
+        ref = component.bom_ref or ""
+        for refs, via in (
+            (self.depends_on.get(ref, []), "dependencies"),
+            (self.depended_by.get(ref, []), "dependencies (reverse)"),
+        ):
+            found = [c for c in map(self.get, refs) if c is not None and wanted(c)]
+            if found:
+                return found, via
+        return [], "dependencies"
+
+    def key_algorithm(self, material: CbomComponent) -> tuple[CbomComponent | None, str | None]:
+        """The algorithm component of a key: algorithmRef, 1.7 related assets, dependencies."""
+        props = material.crypto.get("relatedCryptoMaterialProperties") or {}
+        named = self.get(props.get("algorithmRef"))
+        if named is not None and _asset_type(named) == "algorithm":
+            return named, "algorithmRef"
+        related = [
+            c
+            for c in self.related(material, "relatedCryptoMaterialProperties", "algorithm")
+            if _asset_type(c) == "algorithm"
+        ]
+        if related:
+            return related[0], "relatedCryptographicAssets"
+        linked, via = self.dependencies(material, _is_algorithm)
+        best = self.best_key_algorithm(linked)
+        return (best, via) if best is not None else (None, None)
+
+    def best_key_algorithm(self, candidates: Iterable[CbomComponent]) -> CbomComponent | None:
+        """A key's algorithm among several: a sized public-key entry, then any public-key one,
+        then any known one, then the first."""
+
+        def rank(component: CbomComponent) -> int:
+            info = self.decision(component).info
+            public = info.known and (info.quantum_vulnerable or info.post_quantum)
+            if public and info.key_size is not None:
+                return 0
+            return 1 if public else 2 if info.known else 3
+
+        ranked = sorted(enumerate(candidates), key=lambda pair: (rank(pair[1]), pair[0]))
+        return ranked[0][1] if ranked else None
+
+
+def _squash(text: str) -> str:
+    return text.replace("-", "").replace("_", "").lower()
+
+
+def _asset_type(component: CbomComponent) -> Any:
+    return component.crypto.get("assetType")
+
+
+def _is_algorithm(component: CbomComponent) -> bool:
+    return bool(_asset_type(component) == "algorithm")
+
+
+def _is_public_key(component: CbomComponent) -> bool:
+    material = component.crypto.get("relatedCryptoMaterialProperties") or {}
+    return (
+        _asset_type(component) == "related-crypto-material"
+        and material.get("type") in _PUBLIC_KEY_MATERIAL
+    )
 
 
 def assets_from(
     parsed: ParsedCbom, *, label: str, now: datetime | None = None
 ) -> list[CryptoAsset]:
     """One asset per crypto component (cipher suites of a protocol become their own)."""
-    by_ref = {c.bom_ref: c for c in parsed.components if c.bom_ref}
+    links = _Links(parsed)
     now = now or datetime.now(UTC)
     assets: list[CryptoAsset] = []
     for component in parsed.components:
@@ -364,27 +295,31 @@ def assets_from(
         if "qrap:kind" in component.properties:
             assets.append(_restored(component, parsed))
             continue
-        asset_type = component.crypto.get("assetType")
+        asset_type = _asset_type(component)
         if asset_type == "algorithm":
-            assets.append(_algorithm(component, label, parsed))
+            assets.append(_algorithm(component, label, parsed, links))
         elif asset_type == "certificate":
-            assets.append(_certificate(component, by_ref, label, parsed, now))
+            assets.append(_certificate(component, links, label, parsed, now))
         elif asset_type == "related-crypto-material":
-            assets.append(_material(component, by_ref, label, parsed))
+            assets.append(_material(component, links, label, parsed))
         else:
             assets.extend(_protocol(component, label, parsed))
     return assets
 
 
-def _common(component: _Component, parsed: ParsedCbom) -> dict[str, Any]:
+def _common(component: CbomComponent, parsed: ParsedCbom) -> dict[str, Any]:
     details: dict[str, Any] = {"source": "cbom", "bom_ref": component.bom_ref}
     deps = parsed.dependencies.get(component.bom_ref or "")
     if deps:
         details["dependencies"] = deps
+    if component.warnings:
+        details["warnings"] = list(component.warnings)
+    if not component.name:
+        details["unnamed"] = True
     return details
 
 
-def _restored(component: _Component, parsed: ParsedCbom) -> CryptoAsset:
+def _restored(component: CbomComponent, parsed: ParsedCbom) -> CryptoAsset:
     props = component.properties
     kind = props["qrap:kind"]
     details: dict[str, Any] = {}
@@ -397,10 +332,11 @@ def _restored(component: _Component, parsed: ParsedCbom) -> CryptoAsset:
     details.setdefault("source", "cbom")
     size = props.get("qrap:key_size")
     asset_kind: AssetKind = next((k for k in _KINDS if k == kind), "algorithm")
+    name = component.name or props.get("qrap:algorithm") or component.bom_ref or "unnamed"
     return CryptoAsset(
         kind=asset_kind,
-        name=component.name,
-        location=props.get("qrap:location") or component.name,
+        name=name,
+        location=props.get("qrap:location") or name,
         usage=_usage(props.get("qrap:usage")),
         algorithm=props.get("qrap:algorithm") or None,
         family=props.get("qrap:family") or None,
@@ -417,32 +353,25 @@ def _usage(text: str | None) -> Usage:
         return Usage.UNKNOWN
 
 
-def identify(component: _Component) -> AlgorithmInfo:
-    """The catalog entry for an algorithm component: by name, then name+parameter set, OID."""
-    properties = component.crypto.get("algorithmProperties") or {}
-    parameter = properties.get("parameterSetIdentifier")
-    curve = properties.get("curve")
-    size = int(parameter) if isinstance(parameter, str) and parameter.isdigit() else None
-    # The most specific spelling first: "ML-KEM" alone is a family, "ML-KEM-768" a parameter set.
-    candidates = []
-    if parameter:
-        candidates += [f"{component.name}-{parameter}", f"{component.name}{parameter}"]
-    if curve:
-        candidates += [f"{component.name}-{curve}", str(curve)]
-    candidates.append(component.name)
-    if component.crypto.get("oid"):
-        candidates.append(str(component.crypto["oid"]))
-    for candidate in candidates:
-        info = parse_algorithm(candidate, size)
-        if info.known:
-            return info
-    return parse_algorithm(component.name, size)
+def _decision_details(decision: Decision, declared: str) -> dict[str, Any]:
+    """What an asset says about how its algorithm was read (only what applies)."""
+    details: dict[str, Any] = {}
+    if not decision.info.known:
+        details["unrecognised"] = True
+        details["unrecognised_algorithm"] = declared or "(unnamed algorithm)"
+    if decision.contradictions:
+        details["contradictions"] = list(decision.contradictions)
+    if decision.digest is not None:
+        details["digest"] = decision.digest
+    return details
 
 
-def _algorithm(component: _Component, label: str, parsed: ParsedCbom) -> CryptoAsset:
-    info = identify(component)
+def _algorithm(
+    component: CbomComponent, label: str, parsed: ParsedCbom, links: _Links
+) -> CryptoAsset:
+    decision = links.decision(component)
+    info = decision.info
     properties = dict(component.crypto.get("algorithmProperties") or {})
-    primitive = properties.get("primitive")
     enriched = []
     if properties.get("classicalSecurityLevel") is None and info.classical_bits is not None:
         properties["classicalSecurityLevel"] = info.classical_bits
@@ -455,29 +384,36 @@ def _algorithm(component: _Component, label: str, parsed: ParsedCbom) -> CryptoA
     if properties.get("parameterSetIdentifier") is None and info.key_size is not None:
         properties["parameterSetIdentifier"] = str(info.key_size)
         enriched.append("parameterSetIdentifier")
-    usage = _USAGE_BY_PRIMITIVE.get(str(primitive), info.usage)
-    kind: AssetKind = "key_exchange" if primitive in ("kem", "key-agree") else "algorithm"
-    details = _common(component, parsed) | {
-        "asset_type": "algorithm",
-        "declared_algorithm": component.name,
-        "primitive": primitive,
-        "classical_security_level": properties.get("classicalSecurityLevel"),
-        "nist_quantum_security_level": properties.get("nistQuantumSecurityLevel"),
-        "parameter_set": properties.get("parameterSetIdentifier"),
-        "curve": properties.get("curve"),
-        "oid": component.crypto.get("oid"),
-        "known": info.known,
-        "pqc": info.pqc,
-        "hybrid_pqc": info.hybrid,
-        "quantum_vulnerable": info.quantum_vulnerable,
-        "enriched": enriched,
-    }
+    kind: AssetKind = "key_exchange" if decision.key_exchange else "algorithm"
+    declared = component.name or _text(component.crypto.get("oid")) or ""
+    name = component.name or (info.canonical if info.known else None) or _unnamed(component)
+    details = (
+        _common(component, parsed)
+        | {
+            "asset_type": "algorithm",
+            "declared_algorithm": component.name,
+            "primitive": properties.get("primitive"),
+            "classical_security_level": properties.get("classicalSecurityLevel"),
+            "nist_quantum_security_level": properties.get("nistQuantumSecurityLevel"),
+            "parameter_set": properties.get("parameterSetIdentifier"),
+            "curve": properties.get("curve") or _curve(properties),
+            "oid": component.crypto.get("oid"),
+            "known": info.known,
+            "pqc": info.pqc,
+            "hybrid_pqc": info.hybrid,
+            "quantum_vulnerable": info.quantum_vulnerable,
+            "enriched": enriched,
+        }
+        | _decision_details(decision, declared or name)
+    )
+    if properties.get("algorithmFamily"):
+        details["algorithm_family"] = properties["algorithmFamily"]
     return CryptoAsset(
         kind=kind,
-        name=component.name,
+        name=name,
         location=_location(component, label),
-        usage=usage,
-        algorithm=info.canonical if info.known else component.name,
+        usage=decision.usage,
+        algorithm=info.canonical if info.known else (component.name or None),
         family=info.family,
         key_size=info.key_size,
         details=details,
@@ -497,43 +433,99 @@ def quantum_level(info: AlgorithmInfo) -> int | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Key:
+    """A certificate's or key's algorithm, as far as the document links it."""
+
+    decision: Decision | None  # None: no algorithm component linked
+    info: AlgorithmInfo | None
+    size: Any
+    via: str | None
+    declared: str | None
+
+
+def _key_of(material: CbomComponent, links: _Links) -> _Key:
+    props = material.crypto.get("relatedCryptoMaterialProperties") or {}
+    algorithm, via = links.key_algorithm(material)
+    if algorithm is not None:
+        decision = links.decision(algorithm)
+        declared = algorithm.name or _text(algorithm.crypto.get("oid"))
+        return _Key(decision, decision.info, props.get("size"), via, declared)
+    info = parse_algorithm(material.name) if material.name else None
+    return _Key(None, info, props.get("size"), None, None)
+
+
+def _certificate_key(component: CbomComponent, links: _Links) -> _Key | None:
+    props = component.crypto.get("certificateProperties") or {}
+    target = links.get(props.get("subjectPublicKeyRef"))
+    via = "subjectPublicKeyRef"
+    if target is None:
+        related = links.related(component, "certificateProperties", "publicKey", "public-key")
+        target, via = (related[0], "relatedCryptographicAssets") if related else (None, via)
+    if target is None:
+        materials, via = links.dependencies(component, _is_public_key)
+        target = materials[0] if materials else None
+    if target is None:
+        return None
+    if _asset_type(target) == "related-crypto-material":
+        key = _key_of(target, links)
+        return _Key(key.decision, key.info, key.size, f"{via}, then {key.via}", key.declared)
+    decision = links.decision(target)
+    declared = target.name or _text(target.crypto.get("oid"))
+    return _Key(decision, decision.info, None, via, declared)
+
+
+def _signature_algorithm(component: CbomComponent, links: _Links) -> CbomComponent | None:
+    props = component.crypto.get("certificateProperties") or {}
+    named = links.get(props.get("signatureAlgorithmRef"))
+    if named is not None:
+        return named
+    related = links.related(
+        component, "certificateProperties", "signatureAlgorithm", "signature", "algorithm"
+    )
+    if related:
+        return related[0]
+    signing, _via = links.dependencies(
+        component, lambda c: _is_algorithm(c) and links.decision(c).usage is Usage.SIGNATURE
+    )
+    return signing[0] if signing else None
+
+
 def _certificate(
-    component: _Component,
-    by_ref: dict[str, _Component],
+    component: CbomComponent,
+    links: _Links,
     label: str,
     parsed: ParsedCbom,
     now: datetime,
 ) -> CryptoAsset:
     props = component.crypto.get("certificateProperties") or {}
-    key_ref = by_ref.get(props.get("subjectPublicKeyRef") or "")
-    signature_ref = by_ref.get(props.get("signatureAlgorithmRef") or "")
-    key_info: AlgorithmInfo | None = None
-    key_size = None
+    key = _certificate_key(component, links)
+    signature = _signature_algorithm(component, links)
+    key_info = key.info if key else None
+    key_size = key.size if key else None
     enriched = []
-    if key_ref is not None:
-        if key_ref.crypto.get("assetType") == "related-crypto-material":
-            material = key_ref.crypto.get("relatedCryptoMaterialProperties") or {}
-            key_size = material.get("size")
-            algorithm_ref = by_ref.get(material.get("algorithmRef") or "")
-            key_info = identify(algorithm_ref) if algorithm_ref else parse_algorithm(key_ref.name)
-        else:
-            key_info = identify(key_ref)
     if key_size is None and key_info is not None and key_info.key_size is not None:
         key_size = key_info.key_size
         enriched.append("key_size")
-    not_before = _timestamp(props.get("notValidBefore"))
-    not_after = _timestamp(props.get("notValidAfter"))
-    subject = props.get("subjectName") or component.name
+    not_before = timestamp(props.get("notValidBefore"))
+    not_after = timestamp(props.get("notValidAfter"))
+    subject = props.get("subjectName") or component.name or _unnamed(component)
     details = _common(component, parsed) | {
         "asset_type": "certificate",
         "subject": subject,
         "issuer": props.get("issuerName"),
         "not_before": not_before.isoformat() if not_before else None,
         "not_after": not_after.isoformat() if not_after else None,
-        "signature_algorithm": signature_ref.name if signature_ref else None,
+        "signature_algorithm": (signature.name or _text(signature.crypto.get("oid")))
+        if signature
+        else None,
         "certificate_format": props.get("certificateFormat"),
         "enriched": enriched,
     }
+    if key is not None:
+        details["key_algorithm_via"] = key.via
+        if key.decision is not None:
+            details |= _decision_details(key.decision, key.declared or "")
     if not_after is not None:
         details["days_to_expiry"] = (not_after - now) // timedelta(days=1)
         if not_before is not None:
@@ -544,7 +536,7 @@ def _certificate(
         location=_location(component, label),
         usage=Usage.SIGNATURE,
         algorithm=(key_info.family if key_info and key_info.known else None)
-        or (key_info.canonical if key_info else None),
+        or (key_info.canonical if key_info and key_info.canonical else None),
         family=key_info.family if key_info else None,
         key_size=key_size if isinstance(key_size, int) else None,
         details=details,
@@ -552,39 +544,40 @@ def _certificate(
 
 
 def _material(
-    component: _Component, by_ref: dict[str, _Component], label: str, parsed: ParsedCbom
+    component: CbomComponent, links: _Links, label: str, parsed: ParsedCbom
 ) -> CryptoAsset:
     props = component.crypto.get("relatedCryptoMaterialProperties") or {}
-    algorithm_ref = by_ref.get(props.get("algorithmRef") or "")
-    info = identify(algorithm_ref) if algorithm_ref else parse_algorithm(component.name)
-    size = props.get("size")
+    key = _key_of(component, links)
+    info = key.info
+    size = key.size
     enriched = []
-    if size is None and info.key_size is not None:
+    if size is None and info is not None and info.key_size is not None:
         size = info.key_size
         enriched.append("size")
-    usage = info.usage
-    if algorithm_ref is not None:
-        primitive = (algorithm_ref.crypto.get("algorithmProperties") or {}).get("primitive")
-        usage = _USAGE_BY_PRIMITIVE.get(str(primitive), usage)
+    usage = key.decision.usage if key.decision else info.usage if info else Usage.UNKNOWN
+    details = _common(component, parsed) | {
+        "asset_type": "related-crypto-material",
+        "material_type": props.get("type"),
+        "state": props.get("state"),
+        "enriched": enriched,
+    }
+    if key.via is not None:
+        details["algorithm_via"] = key.via
+    if key.decision is not None:
+        details |= _decision_details(key.decision, key.declared or "")
     return CryptoAsset(
         kind="key",
-        name=component.name,
+        name=component.name or _unnamed(component),
         location=_location(component, label),
         usage=usage,
-        algorithm=info.canonical if info.known else None,
-        family=info.family,
+        algorithm=info.canonical if info and info.known else None,
+        family=info.family if info else None,
         key_size=size if isinstance(size, int) else None,
-        details=_common(component, parsed)
-        | {
-            "asset_type": "related-crypto-material",
-            "material_type": props.get("type"),
-            "state": props.get("state"),
-            "enriched": enriched,
-        },
+        details=details,
     )
 
 
-def _protocol(component: _Component, label: str, parsed: ParsedCbom) -> list[CryptoAsset]:
+def _protocol(component: CbomComponent, label: str, parsed: ParsedCbom) -> list[CryptoAsset]:
     props = component.crypto.get("protocolProperties") or {}
     kind = str(props.get("type") or "unknown")
     version = props.get("version")
@@ -593,7 +586,7 @@ def _protocol(component: _Component, label: str, parsed: ParsedCbom) -> list[Cry
     elif kind == "ssh" and version:
         name = f"SSH-{version}"
     else:
-        name = component.name
+        name = component.name or _unnamed(component)
     location = _location(component, label)
     suites = [s.get("name") for s in props.get("cipherSuites") or [] if s.get("name")]
     assets = [
@@ -623,18 +616,16 @@ def _protocol(component: _Component, label: str, parsed: ParsedCbom) -> list[Cry
     return assets
 
 
-def _location(component: _Component, label: str) -> str:
-    return component.bom_ref or f"{label}/{component.name}"
+def _unnamed(component: CbomComponent) -> str:
+    """A name for a component that has none (the schema allows ``"name": ""``)."""
+    kind = str(_asset_type(component) or "component")
+    return f"unnamed {kind} {component.bom_ref or component.pointer}"
 
 
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def _location(component: CbomComponent, label: str) -> str:
+    if component.bom_ref:
+        return component.bom_ref
+    return f"{label}/{component.name}" if component.name else f"{label}{component.pointer}"
 
 
 # --- the analyzer --------------------------------------------------------------------------
@@ -653,21 +644,34 @@ def analyze(
     except InvalidInput as exc:
         return TargetResult.failed(label, "cbom", exc.message)
     assets = assets_from(parsed, label=label, now=now)
-    enriched = sum(1 for a in assets if a.details.get("enriched"))
-    return TargetResult(
-        target=label,
-        type="cbom",
-        status="ok",
-        assets=assets,
-        details={
-            "spec_version": parsed.spec_version,
-            "serial_number": parsed.serial_number,
-            "crypto_components": len(parsed.components),
-            "other_components": parsed.other_components,
-            "dependencies": len(parsed.dependencies),
-            "enriched_assets": enriched,
-        },
+    details: dict[str, Any] = {
+        "spec_version": parsed.spec_version,
+        "serial_number": parsed.serial_number,
+        "crypto_components": len(parsed.components),
+        "other_components": parsed.other_components,
+        "dependencies": len(parsed.dependencies),
+        "enriched_assets": sum(1 for a in assets if a.details.get("enriched")),
+    }
+    unrecognised = sorted(
+        {str(a.details["unrecognised_algorithm"]) for a in assets if a.details.get("unrecognised")}
     )
+    if unrecognised:
+        details["unrecognised_algorithms"] = unrecognised[:MAX_LISTED_UNRECOGNISED]
+        details["unrecognised_assets"] = sum(1 for a in assets if a.details.get("unrecognised"))
+    contradicted = sum(1 for a in assets if a.details.get("contradictions"))
+    if contradicted:
+        details["contradicted_assets"] = contradicted
+    if parsed.warning_count:
+        details["warning_count"] = parsed.warning_count
+        if parsed.warnings:
+            details["warnings"] = parsed.warnings
+    if not parsed.components:
+        details["note"] = (
+            f"the document (CycloneDX {parsed.spec_version}) lists no cryptographic assets"
+        )
+        if parsed.spec_version == "1.5":
+            details["note"] += ": CycloneDX 1.5 has none, CBOMs start at 1.6"
+    return TargetResult(target=label, type="cbom", status="ok", assets=assets, details=details)
 
 
 def check_document(document: dict[str, Any]) -> None:

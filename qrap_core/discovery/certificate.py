@@ -19,10 +19,14 @@ from qrap_core.discovery.types import CryptoAsset, TargetResult
 from qrap_core.enums import Usage
 from qrap_core.errors import InvalidCertificate
 
-MAX_CERTIFICATES = 50
+# A CA bundle (/etc/ssl/certs/ca-certificates.crt holds about 150 roots in about 220 KB) fits
+# many times over; the limits bound the parsing work one upload can cause. README documents them.
+MAX_CERTIFICATES = 1000
+MAX_CERTIFICATE_BYTES = 4 * 1024 * 1024
 
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
 _PEM_BEGIN = b"-----BEGIN "
+_PEM_DASHES = b"-----"
+_PEM_LABEL = re.compile(rb"[A-Z0-9 ]+")
 _CERT_LABELS = frozenset({b"CERTIFICATE", b"X509 CERTIFICATE"})
 _ONE_DAY = timedelta(days=1)
 # Families of algorithms that cryptography names by OID but has no key class for here.
@@ -30,13 +34,20 @@ _OID_FAMILIES = (("ML-DSA", "ML-DSA"), ("SLH-DSA", "SLH-DSA"))
 
 
 def load_certificates(data: bytes) -> list[x509.Certificate]:
-    """Parse PEM holding one or more certificates (a chain, in order) or one DER certificate.
+    """Parse PEM holding one or more certificates (a chain in order, or a CA bundle) or one DER
+    certificate. Text between PEM blocks (a bundle's comments and labels) is ignored.
 
     Raises InvalidCertificate for empty input, garbage, truncated PEM, PEM blocks that are not
-    certificates (a private key, a CSR, ...) and more than MAX_CERTIFICATES certificates.
+    certificates (a private key, a CSR, ...), more than MAX_CERTIFICATES certificates and more
+    than MAX_CERTIFICATE_BYTES bytes.
     """
     if not data.strip():
         raise InvalidCertificate("certificate data is empty")
+    if len(data) > MAX_CERTIFICATE_BYTES:
+        raise InvalidCertificate(
+            f"{len(data):,} bytes is more than the limit of {MAX_CERTIFICATE_BYTES:,} bytes "
+            f"({MAX_CERTIFICATE_BYTES // (1024 * 1024)} MiB)"
+        )
     if _PEM_BEGIN in data:
         return _load_pem(data)
     try:
@@ -46,18 +57,19 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
 
 
 def _load_pem(data: bytes) -> list[x509.Certificate]:
-    blocks = list(_PEM_BLOCK.finditer(data))
     begins = data.count(_PEM_BEGIN)
     # Counting first bounds the parsing work an oversized upload can cause.
     if begins > MAX_CERTIFICATES:
-        raise InvalidCertificate(f"too many PEM blocks: {begins} (at most {MAX_CERTIFICATES})")
+        raise InvalidCertificate(
+            f"too many PEM blocks: {begins:,} (at most {MAX_CERTIFICATES:,} certificates)"
+        )
+    blocks = _pem_blocks(data)
     if len(blocks) != begins:
         raise InvalidCertificate(
             f"truncated PEM: {begins} BEGIN line(s) but {len(blocks)} complete block(s)"
         )
     certs: list[x509.Certificate] = []
-    for index, block in enumerate(blocks):
-        label = block.group(1)
+    for index, (label, block) in enumerate(blocks):
         if b"PRIVATE KEY" in label:
             raise InvalidCertificate(
                 f"PEM block {index} is a private key, not a certificate: "
@@ -68,12 +80,36 @@ def _load_pem(data: bytes) -> list[x509.Certificate]:
                 f"PEM block {index} is a {label.decode()!r}, not a certificate"
             )
         try:
-            certs.append(x509.load_pem_x509_certificate(block.group(0)))
+            certs.append(x509.load_pem_x509_certificate(block))
         except ValueError as exc:
             raise InvalidCertificate(
                 f"PEM block {index} is not a valid certificate: {exc}"
             ) from exc
     return certs
+
+
+def _pem_blocks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(label, block) of every complete PEM block, in order.
+
+    Each block must end before the next BEGIN line, so every byte is scanned a bounded number
+    of times: a backtracking regex over unterminated blocks took a minute on 4 MB.
+    """
+    starts = [m.start() for m in re.finditer(re.escape(_PEM_BEGIN), data)]
+    blocks: list[tuple[bytes, bytes]] = []
+    for number, start in enumerate(starts):
+        limit = starts[number + 1] if number + 1 < len(starts) else len(data)
+        label_start = start + len(_PEM_BEGIN)
+        label_end = data.find(_PEM_DASHES, label_start, limit)
+        if label_end < 0:
+            continue
+        label = data[label_start:label_end]
+        if not _PEM_LABEL.fullmatch(label):
+            continue
+        end_line = b"-----END " + label + _PEM_DASHES
+        end = data.find(end_line, label_end, limit)
+        if end >= 0:
+            blocks.append((label, data[start : end + len(end_line)]))
+    return blocks
 
 
 def decode_target(target: CertificateTarget) -> list[x509.Certificate]:

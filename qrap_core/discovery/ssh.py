@@ -1,18 +1,25 @@
-"""SSH probe: the server's identification banner and its KEXINIT, read in clear.
+"""SSH probe: the server's banner and KEXINIT, read in clear, then its host keys.
 
 RFC 4253 §4.2 and §7.1: after the two version lines each side sends SSH_MSG_KEXINIT listing
 its key exchange, host key, cipher, MAC and compression algorithms, before anything is
-encrypted. The probe sends its own version line, reads the server's KEXINIT and hangs up; it
-never starts a key exchange, so no credentials or host keys are involved.
+encrypted. The probe sends its own version line, reads the server's KEXINIT and hangs up.
+Then, per host key type the server offers, paramiko runs one real key exchange restricted to
+that type, so the key's type and size are what the server proved it holds (the exchange hash
+is signed with it). Nothing authenticates: each connection closes after the key exchange.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import socket
 import struct
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
+
+import paramiko
 
 from qrap_core.assessment.targets import SshTarget
 from qrap_core.crypto import parse_algorithm
@@ -30,6 +37,10 @@ _MAX_PACKET = 35000  # RFC 4253 §6.1: implementations must handle 35000-byte pa
 _PSEUDO_KEX = ("ext-info-", "kex-strict-", "kex-strict-s-v00@openssh.com")
 
 KexClass = Literal["hybrid-pq", "pq", "classical", "unknown"]
+# paramiko logs a refused key exchange as an error with its traceback; for a probe that is an
+# expected outcome, and the target's details say it. Quiet by default, configurable by name.
+_PARAMIKO_LOG = "qrap_core.discovery.ssh.paramiko"
+logging.getLogger(_PARAMIKO_LOG).setLevel(logging.CRITICAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +52,17 @@ class KexInit:
     macs_c2s: list[str]
     macs_s2c: list[str]
     compression: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class HostKey:
+    """One host key as a key exchange showed it, or why none could be run for its type."""
+
+    signature_algorithm: str  # the one the exchange was restricted to
+    key_type: str | None = None  # e.g. "ssh-rsa", "ssh-ed25519", "ecdsa-sha2-nistp384"
+    bits: int | None = None
+    fingerprint: str | None = None  # "SHA256:...", as ssh-keygen -l prints it
+    error: str | None = None
 
 
 class SshProtocolError(Exception):
@@ -138,7 +160,62 @@ async def probe_async(
             writer.close()
             with contextlib.suppress(OSError, TimeoutError):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
-    return describe(label, address, banner, kexinit, preamble)
+    host_keys = await _measure_host_keys(address, target.port, kexinit.host_key, timeout, limit)
+    return describe(label, address, banner, kexinit, preamble, host_keys=host_keys)
+
+
+async def _measure_host_keys(
+    address: str,
+    port: int,
+    names: list[str],
+    timeout: float,
+    limit: asyncio.Semaphore | None,
+) -> dict[str, HostKey]:
+    """One key exchange per host key the server offers (in threads: paramiko blocks)."""
+
+    async def one(variants: list[str]) -> HostKey:
+        async with limit or contextlib.nullcontext():
+            return await asyncio.to_thread(_exchange_host_key, address, port, variants, timeout)
+
+    groups = _host_key_groups(names)
+    measured = await asyncio.gather(*(one(variants) for variants in groups.values()))
+    return dict(zip(groups, measured, strict=True))
+
+
+def _exchange_host_key(address: str, port: int, variants: list[str], timeout: float) -> HostKey:
+    """Run a key exchange with the host key restricted to ``variants``; never authenticate.
+
+    Dials the vetted ``address`` itself and hands paramiko the connected socket, so the
+    network policy's decision holds.
+    """
+    try:
+        sock = socket.create_connection((address, port), timeout=timeout)
+    except OSError as exc:
+        return HostKey(variants[0], error=f"cannot connect: {exc.strerror or exc}")
+    transport = paramiko.Transport(sock)
+    transport.set_log_channel(_PARAMIKO_LOG)
+    try:
+        options = transport.get_security_options()
+        usable = [name for name in variants if name in options.key_types]
+        if not usable:
+            return HostKey(variants[0], error="paramiko cannot verify this host key type")
+        options.key_types = usable
+        transport.local_version = CLIENT_VERSION.decode("ascii").strip()
+        transport.banner_timeout = timeout
+        transport.handshake_timeout = timeout
+        transport.start_client(timeout=timeout)
+        key = transport.get_remote_server_key()  # raises when no exchange completed in time
+        return HostKey(
+            usable[0],
+            key_type=str(key.get_name()),
+            bits=int(key.get_bits()),
+            fingerprint=str(key.fingerprint),
+        )
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        return HostKey(variants[0], error=f"key exchange failed: {exc or type(exc).__name__}")
+    finally:
+        transport.close()
+        sock.close()
 
 
 async def _read_banner(reader: asyncio.StreamReader) -> tuple[str, list[str]]:
@@ -164,9 +241,15 @@ async def _read_packet(reader: asyncio.StreamReader) -> bytes:
 
 
 def describe(
-    label: str, address: str, banner: str, kexinit: KexInit, preamble: list[str] | None = None
+    label: str,
+    address: str,
+    banner: str,
+    kexinit: KexInit,
+    preamble: list[str] | None = None,
+    *,
+    host_keys: Mapping[str, HostKey] | None = None,
 ) -> TargetResult:
-    """Assets and details for one server's banner and KEXINIT."""
+    """Assets and details for one server's banner, KEXINIT and measured host keys."""
     proto, _, rest = banner[4:].partition("-")
     software, _, comments = rest.partition(" ")
     kex = [k for k in kexinit.kex if not k.startswith(_PSEUDO_KEX)]
@@ -186,8 +269,8 @@ def describe(
             details={"banner": banner, "software": software, "negotiated": True},
         )
     ]
-    assets.extend(_kex_assets(label, protocol, kex, pq, classical))
-    assets.extend(_host_key_assets(label, protocol, kexinit.host_key))
+    assets.extend(_kex_assets(label, protocol, kex, pq, classical, verdict["verdict"]))
+    assets.extend(_host_key_assets(label, protocol, kexinit.host_key, host_keys or {}))
     ciphers = _union(kexinit.ciphers_s2c, kexinit.ciphers_c2s)
     macs = _union(kexinit.macs_s2c, kexinit.macs_c2s)
     assets.extend(_named(label, protocol, "cipher", name, Usage.ENCRYPTION) for name in ciphers)
@@ -205,6 +288,11 @@ def describe(
         "compression": _union(kexinit.compression, []),
         "key_exchange": verdict,
     }
+    if host_keys:
+        details["host_keys"] = {
+            name: {k: v for k, v in asdict(key).items() if v is not None}
+            for name, key in host_keys.items()
+        }
     if preamble:
         details["preamble"] = preamble[:5]
     return TargetResult(target=label, type="ssh", status="ok", assets=assets, details=details)
@@ -231,27 +319,22 @@ def _verdict(pq: list[str], classical: list[str], classes: dict[str, KexClass]) 
 
 
 def _kex_assets(
-    label: str, protocol: str, kex: list[str], pq: list[str], classical: list[str]
+    label: str, protocol: str, kex: list[str], pq: list[str], classical: list[str], verdict: str
 ) -> list[CryptoAsset]:
-    """Every PQ method, the preferred classical one, and any classically weak one.
+    """Every PQ and every classical method the server offers.
 
-    The server's list is its preference order. A client without PQ support lands on the
-    first classical method, so that is the fallback worth a finding; the remaining strong
-    classical methods are listed in the target's details.
+    RFC 4253 §7.1: the client's order decides, so each method the server lists is where some
+    client lands. The server's first classical method stands for the endpoint in the quantum
+    findings (``endpoint_representative``): with a PQ method beside it, it is the fallback of
+    clients without PQ support (``fallback``); without one, what every client gets.
     """
-    chosen = list(pq)
-    if classical:
-        chosen.append(classical[0])
-    for name in classical[1:]:
-        info = parse_algorithm(name)
-        weak = "sha1" in name or (info.classical_bits is not None and info.classical_bits < 112)
-        if weak:
-            chosen.append(name)
+    representative = classical[0] if classical else None
     assets = []
     for name in kex:
-        if name not in chosen:
+        if name not in pq and name not in classical:
             continue
         info = parse_algorithm(name)
+        stands = name == representative
         assets.append(
             CryptoAsset(
                 kind="key_exchange",
@@ -266,23 +349,42 @@ def _kex_assets(
                     "hybrid_pqc": info.hybrid or classify_kex(name) == "hybrid-pq",
                     "pqc": name in pq,
                     "preference": kex.index(name),
-                    "fallback": bool(pq) and name in classical,
+                    "fallback": stands and bool(pq),
+                    "endpoint_verdict": verdict,
+                    "endpoint_representative": stands,
                 },
             )
         )
     return assets
 
 
-def _host_key_assets(label: str, protocol: str, names: list[str]) -> list[CryptoAsset]:
-    """One asset per host key type; RSA's signature variants are one key."""
+def _host_key_groups(names: list[str]) -> dict[str, list[str]]:
+    """Host key algorithms by key: RSA's signature variants are one key."""
     by_key: dict[str, list[str]] = {}
     for name in names:
         info = parse_algorithm(name)
-        key = info.canonical if info.known else name
-        by_key.setdefault(key, []).append(name)
+        by_key.setdefault(info.canonical if info.known else name, []).append(name)
+    return by_key
+
+
+def _host_key_assets(
+    label: str, protocol: str, names: list[str], measured: Mapping[str, HostKey]
+) -> list[CryptoAsset]:
+    """One asset per host key type, sized by its key exchange where one succeeded."""
     assets = []
-    for key, variants in by_key.items():
+    for key, variants in _host_key_groups(names).items():
         info = parse_algorithm(variants[0])
+        host_key = measured.get(key)
+        details: dict[str, Any] = {"ssh_role": "host_key", "signature_algorithms": variants}
+        key_size: int | None
+        if host_key is not None and host_key.bits is not None:
+            key_size, source = host_key.bits, "key exchange"
+            details |= {"key_type": host_key.key_type, "fingerprint": host_key.fingerprint}
+        else:
+            key_size, source = info.key_size, "name"  # RSA's size is unknown then
+            if host_key is not None:
+                details["key_error"] = host_key.error
+        details["key_size_source"] = source
         assets.append(
             CryptoAsset(
                 kind="algorithm",
@@ -291,9 +393,9 @@ def _host_key_assets(label: str, protocol: str, names: list[str]) -> list[Crypto
                 usage=Usage.SIGNATURE,
                 algorithm=variants[0],
                 family=info.family,
-                key_size=info.key_size,
+                key_size=key_size,
                 protocol=protocol,
-                details={"ssh_role": "host_key", "signature_algorithms": variants},
+                details=details,
             )
         )
     return assets

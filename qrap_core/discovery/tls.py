@@ -6,7 +6,9 @@ Per endpoint, all over asyncio so that many endpoints are probed at once:
    gives the negotiated version, cipher and group and the certificate chain. It is driven
    through memory BIOs, so it needs no thread.
 2. One raw ClientHello per version (SSLv3 to TLS 1.3), each offering every suite we know for
-   that version: the version is accepted when the ServerHello names it.
+   that version: the version is accepted when the ServerHello names it, rejected when a
+   ServerHello names another or a fatal alert answers (protocol_version, or the
+   internal_error OpenSSL 3 sends), unless that alert says the hello was unreadable.
 3. Per accepted version, the suites it accepts: offer all, remove the server's choice, repeat
    until it refuses (what sslyze and testssl.sh do, but reading only the ServerHello).
 4. Per key-exchange group, one TLS 1.3 ClientHello whose supported_groups holds only that
@@ -46,6 +48,7 @@ from qrap_core.discovery.tls_hello import (
     ServerReply,
     client_hello,
     exchange,
+    refuses_version,
 )
 from qrap_core.discovery.tls_suites import CIPHER_SUITES, LEGACY_SUITES, TLS13_SUITES, suite_name
 from qrap_core.discovery.types import CryptoAsset, TargetResult
@@ -60,6 +63,11 @@ VERSIONS = ("SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 # production server does not see a flood.
 PER_TARGET_CONNECTIONS = 6
 DEFAULT_CONCURRENCY = 256
+
+_PQ_VERDICTS = ("pq-only", "hybrid-pq")
+# OpenSSL 3.5 and later offer X25519MLKEM768 first in a client's default groups.
+_LIBRARY_OFFERS_HYBRID = SSL.OPENSSL_VERSION_NUMBER >= 0x30500000
+_SUITE_CODES = {name: code for code, name in CIPHER_SUITES.items()}
 
 # Key: the name in lower case, as OpenSSL spellings vary ("x25519", "prime256v1", "P-256").
 _GROUP_INFO: dict[str, tuple[str, str, int | None]] = {
@@ -198,9 +206,12 @@ async def probe_async(
             found.group_notes.pop(known.name, None)
     if not negotiated.chain:
         negotiated = replace(negotiated, chain=_raw_chain(found))
+    if negotiated.dh_bits is None and negotiated.cipher in _SUITE_CODES:
+        # The library does not say the DHE group's size; the raw hello for that suite did.
+        negotiated = replace(negotiated, dh_bits=found.dh_bits.get(_SUITE_CODES[negotiated.cipher]))
     chain = negotiated.chain
     verdict = key_exchange_verdict(found.groups, found.versions)
-    assets = _assets(negotiated, found, verdict, location=label)
+    assets = _assets(negotiated, found, verdict, location=label, library=default is not None)
     assets.extend(certificate_assets(chain, location=label, now=now))
     return TargetResult(
         target=label,
@@ -269,8 +280,9 @@ async def _probe_versions(dialer: _TargetDialer, sni: str | None, found: _Findin
             found.first_reply[version] = reply
             if reply.dh_bits and reply.cipher_suite is not None:
                 found.dh_bits[reply.cipher_suite] = reply.dh_bits
-        elif reply.answered or (reply.kind == "alert" and reply.alert in REFUSALS):
-            # A ServerHello for another version is the server saying "not this one".
+        elif reply.answered or refuses_version(reply):
+            # A ServerHello for another version, or an alert, is the server saying "not this
+            # one"; only a hello the server could not read leaves the version untested.
             found.versions[version] = "rejected"
         else:
             found.versions[version] = "not_tested"
@@ -279,9 +291,9 @@ async def _probe_versions(dialer: _TargetDialer, sni: str | None, found: _Findin
     await asyncio.gather(*(one(v) for v in VERSIONS))
     answered = any(s == "accepted" for s in found.versions.values())
     for version, note in list(found.version_notes.items()):
-        # A TLS server that answers other offers and hangs up on this one refuses it; a
-        # silent or confused endpoint proves nothing.
-        if answered and note.startswith(("connection closed", "Connection reset")):
+        # A TLS server that answers other offers and hangs up on this one (or calls it
+        # malformed) refuses it; a silent or confused endpoint proves nothing.
+        if answered and note.startswith(("connection closed", "Connection reset", "alert ")):
             found.versions[version] = "rejected"
             del found.version_notes[version]
 
@@ -546,7 +558,12 @@ def _notes(found: _Findings) -> dict[str, str]:
 
 
 def _assets(
-    negotiated: _Handshake, found: _Findings, verdict: dict[str, Any], *, location: str
+    negotiated: _Handshake,
+    found: _Findings,
+    verdict: dict[str, Any],
+    *,
+    location: str,
+    library: bool,
 ) -> list[CryptoAsset]:
     assets = [
         CryptoAsset(
@@ -562,7 +579,7 @@ def _assets(
         if found.versions.get(version) == "accepted"
     ]
     assets.extend(_suite_assets(negotiated, found, location=location))
-    assets.extend(_kex_assets(negotiated, found, verdict, location=location))
+    assets.extend(_kex_assets(negotiated, found, verdict, location=location, library=library))
     return assets
 
 
@@ -608,29 +625,108 @@ def _suite_assets(negotiated: _Handshake, found: _Findings, *, location: str) ->
 
 
 def _kex_assets(
-    negotiated: _Handshake, found: _Findings, verdict: dict[str, Any], *, location: str
+    negotiated: _Handshake,
+    found: _Findings,
+    verdict: dict[str, Any],
+    *,
+    location: str,
+    library: bool,
 ) -> list[CryptoAsset]:
-    """The negotiated key exchange, every accepted PQ group, and the classical fallback.
+    """The negotiated key exchange, every accepted PQ group, the classical fallback, DHE groups.
 
-    Accepted classical groups beyond those are listed in the target's details only: one
-    finding per curve a server also accepts would bury the one that matters.
+    One classical exchange stands for the endpoint in the quantum findings
+    (``endpoint_representative``): the negotiated one, or, when that one is post-quantum, the
+    fallback that clients without PQ support land on (``fallback``: current clients get PQ,
+    only legacy ones land there). The finite-field groups of accepted DHE suites are assets
+    for their size. Other accepted classical groups are listed in the target's details only:
+    one finding per curve a server also accepts would bury the one that matters.
     """
-    assets = [_key_exchange(negotiated, location=location, negotiated=True)]
-    seen = {assets[0].name}
+    first = _key_exchange(negotiated, location=location, negotiated=True)
+    assets = [first]
+    seen = {first.name}
     for name in (*verdict["pq_groups"], *verdict["legacy_pq_groups"]):
         algorithm, family, size = describe_group(name)
         if algorithm in seen:
             continue
         seen.add(algorithm)
         assets.append(_group_asset(algorithm, family, size, name, location, negotiated=False))
-    negotiated_pq = assets[0].details["pqc"]
-    if negotiated_pq and verdict["classical_fallback"] and verdict["classical_groups"]:
+    pq_endpoint = verdict["verdict"] in _PQ_VERDICTS
+    representative: CryptoAsset | None
+    if not first.details["pqc"]:
+        representative = first
+        # Our library offers X25519MLKEM768: landing on classical at an endpoint that accepts
+        # a hybrid is the server's preference, and current clients land there too.
+        fallback = pq_endpoint and not (library and _LIBRARY_OFFERS_HYBRID)
+    else:
+        representative = _fallback_asset(negotiated, found, verdict, location=location)
+        fallback = True
+        if representative is not None:
+            assets.append(representative)
+    assets.extend(_dhe_assets(found, assets, location=location))
+    for asset in assets:
+        stands = asset is representative
+        asset.details.update(
+            endpoint_verdict=verdict["verdict"],
+            endpoint_representative=stands,
+            fallback=stands and fallback,
+        )
+    return assets
+
+
+def _fallback_asset(
+    negotiated: _Handshake, found: _Findings, verdict: dict[str, Any], *, location: str
+) -> CryptoAsset | None:
+    """Where a client without PQ support lands: a classical TLS 1.3 group, else TLS 1.2 or older."""
+    if not verdict["classical_fallback"]:
+        return None
+    if verdict["classical_groups"]:
         name = verdict["classical_groups"][0]
         algorithm, family, size = describe_group(name)
-        if algorithm not in seen:
-            fallback = _group_asset(algorithm, family, size, name, location, negotiated=False)
-            fallback.details["fallback"] = True
-            assets.append(fallback)
+        return _group_asset(algorithm, family, size, name, location, negotiated=False)
+    legacy = [v for v in VERSIONS[:4] if found.versions.get(v) == "accepted"]
+    if not legacy:
+        return None
+    handshake = replace(_negotiated_from_raw(found, legacy), chain=negotiated.chain)
+    return _key_exchange(handshake, location=location, negotiated=False)
+
+
+def _dhe_assets(
+    found: _Findings, listed: Sequence[CryptoAsset], *, location: str
+) -> list[CryptoAsset]:
+    """One asset per size of finite-field group that the accepted DHE suites use."""
+    by_size: dict[int, tuple[str, list[str]]] = {}
+    for version in reversed(VERSIONS):
+        for code in found.suites.get(version, []):
+            bits = found.dh_bits.get(code)
+            if bits is None:
+                continue
+            _newest, names = by_size.setdefault(bits, (version, []))
+            if suite_name(code) not in names:
+                names.append(suite_name(code))
+    assets = []
+    for bits, (version, names) in sorted(by_size.items()):
+        if any(a.family == "DH" and a.key_size == bits for a in listed):
+            continue  # the negotiated exchange already is this group
+        assets.append(
+            CryptoAsset(
+                kind="key_exchange",
+                name="DH",
+                location=location,
+                usage=Usage.KEY_ESTABLISHMENT,
+                algorithm="DH",
+                family="DH",
+                key_size=bits,
+                protocol=version,
+                details={
+                    "group": None,
+                    "hybrid_pqc": False,
+                    "pqc": False,
+                    "negotiated": False,
+                    "dh_bits": bits,
+                    "cipher_suites": names,
+                },
+            )
+        )
     return assets
 
 

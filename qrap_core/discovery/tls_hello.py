@@ -24,6 +24,7 @@ from qrap_core.discovery.tls_suites import TLS13_SUITES
 
 HANDSHAKE = 22
 ALERT = 21
+_WARNING = 1  # alert level
 _SERVER_HELLO = 2
 _CERTIFICATE = 11
 _SERVER_KEY_EXCHANGE = 12
@@ -221,7 +222,11 @@ class _Parser:
             if content == ALERT:
                 if self.reply is not None:
                     return self._done(self.reply)  # alerts after the hello change nothing
+                level = fragment[0] if fragment else None
                 code = fragment[1] if len(fragment) >= 2 else None
+                if level == _WARNING and code not in (0, None):
+                    # RFC 6066 §3: a warning unrecognized_name and the handshake goes on.
+                    continue
                 return self._done(ServerReply("alert", alert=code, error=_alert_text(code)))
             if content == HANDSHAKE:
                 self.handshake += fragment
@@ -347,6 +352,15 @@ ALERT_NAMES = {
 }
 # Alerts that mean "not this offer", as opposed to a broken or confused server.
 REFUSALS = frozenset({40, 47, 70, 71, 109})
+# A version offer is refused with more than protocol_version: OpenSSL 3 answers internal_error
+# to a version that its security level rules out, others close_notify or
+# inappropriate_fallback. Only alerts saying our bytes were not understood prove nothing.
+_NOT_UNDERSTOOD = frozenset({10, 20, 22, 50})
+
+
+def refuses_version(reply: ServerReply) -> bool:
+    """The server answered a hello for one version with a refusal of that version."""
+    return reply.kind == "alert" and reply.alert not in _NOT_UNDERSTOOD
 
 
 def _alert_text(code: int | None) -> str:
@@ -412,5 +426,6 @@ __all__ = [
     "ServerReply",
     "client_hello",
     "exchange",
+    "refuses_version",
     "x25519_share",
 ]

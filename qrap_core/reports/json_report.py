@@ -36,7 +36,24 @@ def build(uow: UnitOfWork, assessment: Assessment) -> dict[str, Any]:
         "findings": [FindingRead.model_validate(f).model_dump(mode="json") for f in findings],
         "migration_plan": migration_plan(assets, findings),
         "targets": _targets(run),
+        "unrecognised_algorithms": unrecognised_algorithms(assets),
     }
+
+
+def unrecognised_algorithms(assets: list[CryptoAssetRecord]) -> list[dict[str, Any]]:
+    """Assets whose algorithm the catalog did not recognise (``details.unrecognised``): listed
+    here so that an unknown name is never silently left out of the assessment."""
+    return [
+        {
+            "asset_id": str(asset.id),
+            "kind": asset.kind,
+            "name": asset.name,
+            "location": asset.location,
+            "algorithm": asset.details.get("unrecognised_algorithm") or asset.algorithm,
+        }
+        for asset in assets
+        if asset.details.get("unrecognised")
+    ]
 
 
 def migration_plan(

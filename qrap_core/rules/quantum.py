@@ -7,6 +7,7 @@ only needs to be unforgeable while it is verified, so signatures are driven by d
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -32,7 +33,7 @@ from qrap_core.rules.base import (
     RuleSpec,
     draft,
 )
-from qrap_core.rules.certificate import parse_timestamp
+from qrap_core.rules.certificate import is_root, parse_timestamp, validity
 
 QUANTUM_VULNERABLE_KEY_ESTABLISHMENT = RuleSpec(
     "QRAP-PQC-001",
@@ -59,6 +60,8 @@ HARVEST_NOW_DECRYPT_LATER = RuleSpec(
     "Quantum-vulnerable key establishment where Mosca's x + y > z puts recorded data at risk",
 )
 
+# Endpoint verdicts under which current clients negotiate a post-quantum key exchange.
+_PQ_VERDICTS = frozenset({"pq-only", "hybrid-pq"})
 # Certificates valid longer than the CA/Browser Forum's old 825-day cap are long-lived.
 LONG_LIVED_DAYS = 825
 _STANDARD_SUCCESSOR = policy.STANDARD_SUCCESSOR
@@ -96,34 +99,87 @@ def kex_target(facts: AssetFacts) -> str:
 def signature_target(facts: AssetFacts) -> str:
     """ML-DSA-65 by default, ML-DSA-87 above 192 bits, SLH-DSA for long-lived root CAs."""
     strong = (facts.classical_bits or 0) > policy.CATEGORY_5_ABOVE
-    long_lived_root = facts.kind == "certificate" and _is_root(facts) and _is_long_lived(facts)
+    long_lived_root = facts.kind == "certificate" and is_root(facts) and _is_long_lived(facts)
     role = "root-ca" if long_lived_root else None
     return policy.signature_target(facts.info, strong, role, "nist")
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointKex:
+    """How one classical key establishment stands at its endpoint.
+
+    ``judged``: this asset carries the endpoint's quantum findings. ``fallback``: current
+    clients get a hybrid or ML-KEM exchange there and only clients without PQ support land on
+    this one. ``verdict``: the probe's key-exchange verdict, None for declared assets.
+    """
+
+    judged: bool
+    fallback: bool
+    verdict: str | None
+
+
+def endpoint_kex(facts: AssetFacts) -> EndpointKex:
+    """The endpoint's verdict as a probe recorded it, else what the location's assets show.
+
+    A probe sees the whole endpoint and names the one classical exchange that stands for it,
+    so an endpoint yields one finding, not one per group it also accepts. Declared assets are
+    judged one by one, as a fallback when a PQ key exchange is declared at the same location.
+    """
+    details = facts.details
+    verdict = details.get("endpoint_verdict")
+    if isinstance(verdict, str):
+        return EndpointKex(
+            judged=bool(details.get("endpoint_representative")),
+            fallback=bool(details.get("fallback")),
+            verdict=verdict,
+        )
+    return EndpointKex(judged=True, fallback=facts.pq_kex_at_location, verdict=None)
 
 
 def quantum_vulnerable_key_establishment(
     facts: AssetFacts, ctx: RuleContext
 ) -> FindingDraft | None:
-    """QRAP-PQC-001: Shor's algorithm recovers the shared secret from a recorded exchange."""
+    """QRAP-PQC-001: Shor's algorithm recovers the shared secret from a recorded exchange.
+
+    HIGH where current clients land on it; MEDIUM for a legacy-client fallback next to a
+    hybrid or ML-KEM exchange, once per endpoint.
+    """
     if not is_vulnerable_key_establishment(facts):
+        return None
+    endpoint = endpoint_kex(facts)
+    if not endpoint.judged:
         return None
     target = kex_target(facts)
     deadline = ir8547_deadline(facts.info)
-    fallback = facts.pq_kex_at_location
+    fallback = endpoint.fallback
     level = RiskLevel.MEDIUM if fallback else RiskLevel.HIGH
     algorithm = facts.display_algorithm
     tls12 = (facts.asset.protocol or "").upper().replace(" ", "") in ("TLSV1.2", "TLS1.2")
+    if fallback:
+        situation = (
+            " Current clients negotiate a hybrid or ML-KEM key exchange there; only clients "
+            "without PQ support fall back to this one, and their recorded sessions stay "
+            "exposed to harvest-now-decrypt-later."
+        )
+    elif endpoint.verdict in _PQ_VERDICTS:
+        situation = (
+            " The server also accepts a hybrid or ML-KEM key exchange, yet chose this one for "
+            "a client that offered both: current clients land on it."
+        )
+    else:
+        situation = " No hybrid or ML-KEM alternative was seen for this asset."
     description = (
         f"{facts.asset.location} establishes keys with {algorithm}, which a cryptographically "
-        "relevant quantum computer breaks."
-        + (
-            " A hybrid or ML-KEM option is also offered there, so this is a classical fallback: "
-            "clients without PQ support still use it."
-            if fallback
-            else " No hybrid or ML-KEM alternative was seen for this asset."
-        )
+        "relevant quantum computer breaks." + situation
     )
-    if _is_ssh(facts) or _is_tls(facts):
+    if fallback:
+        remediation = (
+            f"Keep {algorithm} only for the clients that still need it: find them, upgrade "
+            f"them to {target}, then disable the classical fallback."
+        )
+    elif endpoint.verdict in _PQ_VERDICTS:
+        remediation = f"Prefer {target} over classical groups in the server's configuration."
+    elif _is_ssh(facts) or _is_tls(facts):
         remediation = f"Enable {target} and prefer it over classical groups."
     else:
         remediation = (
@@ -137,7 +193,7 @@ def quantum_vulnerable_key_establishment(
         facts,
         risk_level=level,
         title=(
-            f"Classical key exchange {algorithm} offered as fallback to PQC"
+            f"Legacy-client fallback to classical key exchange {algorithm}"
             if fallback
             else f"Key establishment with {algorithm} has no post-quantum protection"
         ),
@@ -152,7 +208,9 @@ def quantum_vulnerable_key_establishment(
             "protocol": facts.asset.protocol,
             "negotiated": facts.details.get("negotiated"),
             "hybrid_pqc": bool(facts.details.get("hybrid_pqc")),
-            "pq_offered_at_location": fallback,
+            "pq_offered_at_location": facts.pq_kex_at_location,
+            "legacy_client_fallback": fallback,
+            "endpoint_verdict": endpoint.verdict,
         }
         | _ir8547_evidence(deadline),
         deadline=deadline,
@@ -161,12 +219,18 @@ def quantum_vulnerable_key_establishment(
 
 
 def quantum_vulnerable_signature(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | None:
-    """QRAP-PQC-002: a CRQC forges these signatures; CA and long-lived keys matter most."""
+    """QRAP-PQC-002: a CRQC forges these signatures; CA and long-lived keys matter most.
+
+    An expired certificate is INFO: no client should accept its signatures any more, so there
+    is nothing to re-issue, only (for a root) a trust store to clean.
+    """
     if not is_signature_like(facts):
         return None
     details = facts.details
     is_ca = bool(details.get("is_ca"))
-    long_lived = facts.kind == "certificate" and _is_long_lived(facts)
+    current = validity(facts, ctx)
+    expired_on = current.expired_on(ctx) if current is not None else None
+    long_lived = facts.kind == "certificate" and expired_on is None and _is_long_lived(facts)
     usage_declared = facts.kind == "certificate" or facts.asset.usage is Usage.SIGNATURE
     level = RiskLevel.HIGH if is_ca or long_lived else RiskLevel.MEDIUM
     target = signature_target(facts)
@@ -179,14 +243,42 @@ def quantum_vulnerable_signature(facts: AssetFacts, ctx: RuleContext) -> Finding
         if usage_declared
         else f"{what} uses {algorithm}, whose signatures a quantum computer can forge."
     )
-    if is_ca:
+    if expired_on is not None:
+        level = RiskLevel.INFO
+        description += (
+            f" It expired on {expired_on.isoformat()}, so clients that check dates no longer "
+            "accept its signatures."
+        )
+    elif is_ca:
         description += " It is a CA key: every certificate it issues inherits the exposure."
     if long_lived:
-        description += " It stays valid long enough to meet the NIST transition deadlines."
+        description += _validity_note(facts, deadline)
     if not usage_declared:
         description += (
             " Its usage was not declared, so it is judged as a signature key; if it also "
             "transports or agrees keys, declare that usage to have its data exposure assessed."
+        )
+    last_day = (
+        f"NIST IR 8547 sets {deadline.isoformat() if deadline else 'no date'} as the last day "
+        "for this algorithm."
+    )
+    if expired_on is not None:
+        remediation = (
+            "Nothing to re-issue: remove the expired root from the bundle or trust store."
+            if is_root(facts)
+            else f"Renew it with {target} in mind (QRAP-CERT-002 covers the expiry); " + last_day
+        )
+    elif is_root(facts):
+        remediation = (
+            f"Plan the move to a {target} root: the CA creates it, clients add it to their "
+            "trust stores, and intermediates and leaves are re-issued under it; " + last_day
+        )
+    else:
+        remediation = (
+            f"Plan re-issuance with {target}"
+            + (" starting with the CA hierarchy (roots before leaves)" if is_ca else "")
+            + "; "
+            + last_day
         )
     standards = (FIPS_204, FIPS_205) if target.startswith("SLH-DSA") else (FIPS_204,)
     return draft(
@@ -195,18 +287,29 @@ def quantum_vulnerable_signature(facts: AssetFacts, ctx: RuleContext) -> Finding
         risk_level=level,
         title=f"Signature algorithm {algorithm} is quantum-vulnerable",
         description=description,
-        remediation=(
-            f"Plan re-issuance with {target}"
-            + (" starting with the CA hierarchy (roots before leaves)" if is_ca else "")
-            + f"; NIST IR 8547 sets {deadline.isoformat() if deadline else 'no date'} as the "
-            "last day for this algorithm."
-        ),
+        remediation=remediation,
         recommended_algorithm=target,
         evidence=_signature_evidence(facts, is_ca, long_lived, usage_declared)
+        | {"expired": expired_on is not None}
         | _ir8547_evidence(deadline),
         deadline=deadline,
         references=(*standards, IR_8547, CNSA_2),
     )
+
+
+def _validity_note(facts: AssetFacts, deadline: date | None) -> str:
+    """What makes a valid certificate long-lived, from its real dates."""
+    not_after = parse_timestamp(facts.details.get("not_after"))
+    lifetime = facts.details.get("lifetime_days")
+    if not_after is not None and deadline is not None and not_after.date() > deadline:
+        return (
+            f" It stays valid until {not_after.date().isoformat()}, past "
+            f"{deadline.isoformat()}, the last day NIST IR 8547 allows this algorithm."
+        )
+    until = f" (until {not_after.date().isoformat()})" if not_after is not None else ""
+    if isinstance(lifetime, int) and not isinstance(lifetime, bool):
+        return f" It is long-lived: valid for {lifetime:,} days{until}."
+    return f" It is long-lived{until}."
 
 
 def legacy_pq_draft(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | None:
@@ -236,8 +339,14 @@ def legacy_pq_draft(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | None:
 
 def harvest_now_decrypt_later(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | None:
     """QRAP-HNDL-001: Mosca's inequality x + y > z, with x = shelf life, y = migration time,
-    z = years until a CRQC. CRITICAL when the data must stay secret 10+ years past the CRQC."""
+    z = years until a CRQC. CRITICAL when the data must stay secret 10+ years past the CRQC.
+
+    Judged per endpoint: where current clients get a hybrid or ML-KEM exchange, only legacy
+    clients are exposed, and QRAP-PQC-001 reports that fallback at MEDIUM instead."""
     if not is_vulnerable_key_establishment(facts):
+        return None
+    endpoint = endpoint_kex(facts)
+    if not endpoint.judged or endpoint.fallback:
         return None
     now_year = ctx.now_utc.year
     x, y, z = ctx.shelf_life_years, ctx.migration_years, ctx.crqc_year - now_year
@@ -308,10 +417,6 @@ def _signature_evidence(
         "not_after": details.get("not_after"),
         "usage_declared": usage_declared,
     }
-
-
-def _is_root(facts: AssetFacts) -> bool:
-    return bool(facts.details.get("is_ca")) and bool(facts.details.get("self_signed"))
 
 
 def _is_long_lived(facts: AssetFacts) -> bool:

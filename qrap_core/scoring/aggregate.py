@@ -1,15 +1,22 @@
-"""From per-asset scores to a run's summary (DESIGN §6)."""
+"""From per-asset scores to findings' scores and a run's summary (DESIGN §6).
+
+One story (DESIGN §6): the model scores assets; a finding's ``risk_score`` lies in its
+``risk_level``'s band (``BANDS``), placed inside the band by its asset's model score, so a
+higher level never scores lower and the model still orders findings of one level. A run's
+``risk_score`` combines the asset scores and is then raised to the band floor of its worst
+finding's level, so ``overall_risk`` is never below that level.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from qrap_core.crypto import parse_algorithm
 from qrap_core.discovery.types import CryptoAsset
-from qrap_core.enums import FindingCategory, RiskLevel, Usage
+from qrap_core.enums import RISK_ORDER, FindingCategory, RiskLevel, Usage
 from qrap_core.rules.base import FindingDraft
 from qrap_core.scoring.base import AssetScore
 
@@ -18,6 +25,17 @@ MAX_WEIGHT = 0.6
 MEAN_WEIGHT = 0.4
 # The original service's thresholds, highest first.
 _THRESHOLDS = ((80.0, RiskLevel.CRITICAL), (60.0, RiskLevel.HIGH), (30.0, RiskLevel.MEDIUM))
+# Each finding level's score band (floor, ceiling), both inclusive, in the scores' two
+# decimals. CRITICAL, HIGH and MEDIUM start at the original thresholds, so overall_risk_for
+# maps a finding's score back to its level (INFO's band reads as LOW, as it always has).
+BANDS: dict[RiskLevel, tuple[float, float]] = {
+    RiskLevel.CRITICAL: (80.0, 100.0),
+    RiskLevel.HIGH: (60.0, 79.99),
+    RiskLevel.MEDIUM: (30.0, 59.99),
+    RiskLevel.LOW: (10.0, 29.99),
+    RiskLevel.INFO: (0.0, 9.99),
+}
+BAND_FEATURE = "(risk level band)"
 _PQC_CATEGORIES = frozenset(
     {FindingCategory.MISSING_PQC, FindingCategory.HARVEST_NOW_DECRYPT_LATER}
 )
@@ -39,6 +57,10 @@ class RunSummary:
     low_findings: int
     info_findings: int
     assets_scanned: int
+    # The combined model score before the floor, and the level whose band floor raised it
+    # (None when the model's score already reached the worst finding's level).
+    model_risk_score: float = 0.0
+    risk_floor: RiskLevel | None = None
 
 
 def overall_risk_for(score: float) -> RiskLevel:
@@ -47,6 +69,64 @@ def overall_risk_for(score: float) -> RiskLevel:
         if score >= threshold:
             return level
     return RiskLevel.LOW
+
+
+def finding_score(level: RiskLevel, model_score: float) -> float:
+    """The score of a finding at ``level`` on an asset the model scored ``model_score``.
+
+    Linear inside the level's band: model score 0 gives the band's floor, 100 its ceiling.
+    """
+    floor, ceiling = BANDS[level]
+    position = min(max(model_score, 0.0), 100.0) / 100.0
+    return round(floor + (ceiling - floor) * position, 2)
+
+
+def finding_scores(
+    findings: Sequence[FindingDraft], scores: Sequence[AssetScore]
+) -> list[AssetScore]:
+    """One score per finding (``findings[i].asset_index`` points into ``scores``).
+
+    The explanation is the asset's, with a ``(risk level band)`` item before the baseline
+    whose contribution moves the model's score into the band, so the items still add up.
+    """
+    out: list[AssetScore] = []
+    for draft in findings:
+        asset = scores[draft.asset_index]
+        score = finding_score(draft.risk_level, asset.score)
+        out.append(
+            AssetScore(score, _banded(asset.explanation, draft.risk_level, score - asset.score))
+        )
+    return out
+
+
+def _banded(
+    explanation: list[dict[str, Any]], level: RiskLevel, contribution: float
+) -> list[dict[str, Any]]:
+    floor, ceiling = BANDS[level]
+    item = {
+        "feature": BAND_FEATURE,
+        "value": f"{level.value} {floor:g}-{ceiling:g}",
+        "contribution": round(contribution, 3),
+    }
+    items = [dict(entry) for entry in explanation]
+    at = len(items) - 1 if items and items[-1].get("feature") == "(baseline)" else len(items)
+    items.insert(at, item)
+    return items
+
+
+def worst_level(levels: Iterable[RiskLevel]) -> RiskLevel | None:
+    """The most severe of ``levels``; None for none."""
+    return min(levels, key=RISK_ORDER.__getitem__, default=None)
+
+
+def floored(score: float, worst: RiskLevel | None) -> tuple[float, RiskLevel | None]:
+    """``score`` raised to the band floor of ``worst`` (the worst finding's level).
+
+    Returns the score and the level whose floor raised it, or None when it needed no raise.
+    """
+    if worst is None or score >= BANDS[worst][0]:
+        return score, None
+    return BANDS[worst][0], worst
 
 
 def combine_scores(scores: Sequence[float]) -> float:
@@ -88,10 +168,15 @@ def aggregate(
     findings: Sequence[FindingDraft],
     scores: Sequence[AssetScore],
 ) -> RunSummary:
-    """The run's summary. ``scores`` has one entry per asset (a RiskModel's output)."""
+    """The run's summary. ``scores`` has one entry per asset (a RiskModel's output).
+
+    ``risk_score`` is the combined asset scores raised to the band floor of the worst
+    finding's level; ``overall_risk`` maps it with the original thresholds.
+    """
     if len(scores) != len(assets):
         raise ValueError(f"{len(scores)} scores for {len(assets)} assets")
-    risk_score = combine_scores([score.score for score in scores])
+    model_score = combine_scores([score.score for score in scores])
+    risk_score, floor = floored(model_score, worst_level(f.risk_level for f in findings))
     counts = Counter(finding.risk_level for finding in findings)
     return RunSummary(
         risk_score=risk_score,
@@ -104,4 +189,6 @@ def aggregate(
         low_findings=counts[RiskLevel.LOW],
         info_findings=counts[RiskLevel.INFO],
         assets_scanned=len(assets),
+        model_risk_score=model_score,
+        risk_floor=floor,
     )

@@ -5,7 +5,8 @@ Findings are grouped by ``affected_asset``; each group becomes one declared asse
 run, with the findings' classical categories as its classical weakness. Assets counted in
 ``total_assets`` but named by no finding score 0. Aggregation and PQC readiness follow
 DESIGN §6 and the original contract: readiness is the share of assets with no MISSING_PQC or
-HARVEST_NOW_DECRYPT_LATER finding.
+HARVEST_NOW_DECRYPT_LATER finding. As for a run, ``risk_score`` is raised to the band floor of
+the worst submitted level (``aggregate.BANDS``), so ``overall_risk`` is never below it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from qrap_core.discovery.types import CryptoAsset
 from qrap_core.enums import FindingCategory, RiskLevel, Usage
 from qrap_core.errors import InvalidInput
 from qrap_core.rules.base import FindingDraft
-from qrap_core.scoring.aggregate import combine_scores, overall_risk_for
+from qrap_core.scoring.aggregate import combine_scores, floored, overall_risk_for, worst_level
 from qrap_core.scoring.base import ScoringContext
 from qrap_core.scoring.features import INDEX, extract
 from qrap_core.scoring.model import XGBoostRiskModel, explanation
@@ -99,7 +100,8 @@ def score_findings(
     # Findings may name assets beyond the declared count: never let the mean exceed reality.
     asset_count = max(total_assets, len(groups))
     scores = [float(s) for s in explained.scores] + [0.0] * (asset_count - len(groups))
-    risk_score = combine_scores(scores)
+    worst = worst_level(level for group in groups for level, _ in group.findings)
+    risk_score, _ = floored(combine_scores(scores), worst)
     gaps = sum(1 for g in groups if any(c in _PQC_CATEGORIES for _, c in g.findings))
     readiness = round(100.0 * (asset_count - gaps) / asset_count, 1) if asset_count else 0.0
     counts = Counter(level for group in groups for level, _ in group.findings)

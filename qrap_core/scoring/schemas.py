@@ -55,7 +55,8 @@ class HndlRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     algorithm: str = Field(min_length=1, max_length=255)
-    data_shelf_life_years: float = Field(default=10, ge=0, le=100)
+    # Whole years, as the original API took and answers it.
+    data_shelf_life_years: int = Field(default=10, ge=0, le=100)
     # New fields: Mosca's y, the timeline assumption, the year the question is asked in.
     migration_time_years: float | None = Field(default=None, ge=0, le=50)
     threat_model: ThreatModelName | None = None
@@ -65,11 +66,23 @@ class HndlRequest(BaseModel):
 
 class HndlResponse(BaseModel):
     algorithm: str
-    estimated_break_year: int | None
-    data_shelf_life_years: float
-    risk_window_years: float
-    is_at_risk: bool
-    urgency: str
+    estimated_break_year: int = Field(
+        description="the year a CRQC is as likely as not (the reference year for a classically "
+        "broken algorithm; the survey's horizon year where no break is expected within it, "
+        "e.g. for PQC and symmetric algorithms: see break_year_basis)"
+    )
+    data_shelf_life_years: int
+    risk_window_years: int = Field(
+        ge=0,
+        description="whole years data recorded now stays secret after the estimated break "
+        "(rounded up; 0 when it expires first or nothing can be decrypted)",
+    )
+    is_at_risk: bool = Field(description="urgency is above LOW")
+    urgency: str = Field(
+        description="the higher of the window's urgency (>= 10 years CRITICAL, >= 5 HIGH, > 0 "
+        "MEDIUM) and the probability's (probability_at_risk >= 0.50 CRITICAL, >= 0.25 HIGH, "
+        ">= 0.10 MEDIUM); else LOW"
+    )
     probability_at_risk: float
     threat_model: str
     migration_time_years: float
@@ -81,3 +94,4 @@ class HndlResponse(BaseModel):
     applies: bool
     note: str
     probability_by_year: list[dict[str, float]]
+    break_year_basis: str = Field(description="broken-now, survey-median or survey-horizon")

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import xgboost as xgb
+from scipy.stats import spearmanr
 
 from qrap_core.crypto import catalog
 from qrap_core.discovery.types import CryptoAsset
@@ -48,7 +49,7 @@ from qrap_core.scoring.hndl import CrqcSurvey, CrqcTimeline, load_survey
 from qrap_core.scoring.prior import PriorConfig, prior_score
 
 MODEL_SERIES = "xgb-risk"
-SHIPPED_VERSION = "1.0.0"
+SHIPPED_VERSION = "1.1.0"
 SHIPPED_PACKAGE = "qrap_core.scoring.artifacts"
 Matrix = npt.NDArray[np.float32]
 Vector = npt.NDArray[np.float64]
@@ -582,9 +583,13 @@ _LEVEL_RANK = {RiskLevel.LOW: 0, RiskLevel.MEDIUM: 1, RiskLevel.HIGH: 2, RiskLev
 
 
 def _spearman(a: Vector, b: Vector) -> float:
-    ranks_a = np.argsort(np.argsort(a)).astype(np.float64)
-    ranks_b = np.argsort(np.argsort(b)).astype(np.float64)
-    return float(np.corrcoef(ranks_a, ranks_b)[0, 1])
+    """Spearman's rho with tied values sharing their average rank.
+
+    The labels are heavily tied (many synthetic assets share one prior score): ranking them
+    by position in an unstable sort made the figure depend on numpy's SIMD sort kernel, so a
+    machine with another CPU computed another metric. Average ranks do not depend on order.
+    """
+    return float(spearmanr(a, b).statistic)
 
 
 def _level_shares(labels: Vector) -> dict[str, float]:

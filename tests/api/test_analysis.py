@@ -10,7 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qrap_core.db import Database
+from qrap_core.enums import RiskLevel
 from qrap_core.pipeline import RunExecutor
+from qrap_core.scoring.aggregate import BANDS
 from qrap_core.settings import Settings
 from tests.conftest import VIEWER_KEY, RecordingDispatcher
 
@@ -115,12 +117,50 @@ class TestHndl:
         assert body["algorithm"] == "RSA-2048"
         assert body["data_shelf_life_years"] == 10  # the original default
         assert body["estimated_break_year"] == 2040
-        assert body["risk_window_years"] == -1.0
-        assert (body["is_at_risk"], body["urgency"]) == (False, "LOW")
+        # 2026 + 10 + 3 - 2040 = -1: the window is never negative.
+        assert body["risk_window_years"] == 0
         assert body["threat_model"] == "median"
         assert body["migration_time_years"] == 3.0
         assert body["reference_year"] == 2026
         assert 0.4 < body["probability_at_risk"] < 0.5
+        # A 45 % chance of exposure: at risk, HIGH (>= 0.25), whatever the median year says.
+        assert (body["is_at_risk"], body["urgency"]) == (True, "HIGH")
+
+    @pytest.mark.parametrize(
+        ("algorithm", "basis"),
+        [("RSA-2048", "survey-median"), ("X25519", "survey-median"), ("DES", "broken-now"),
+         ("ML-KEM-768", "survey-horizon"), ("AES-256", "survey-horizon"),
+         ("SHA-256", "survey-horizon"), ("ML-DSA-65", "survey-horizon")],
+    )  # fmt: skip
+    def test_original_field_types(self, client: TestClient, algorithm: str, basis: str) -> None:
+        response = client.post(
+            "/api/v1/hndl",
+            json={"algorithm": algorithm, "data_shelf_life_years": 15, "reference_year": 2026,
+                  "migration_time_years": 2.5},
+        )  # fmt: skip
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert type(body["estimated_break_year"]) is int  # never null for a known algorithm
+        assert type(body["data_shelf_life_years"]) is int
+        assert type(body["risk_window_years"]) is int
+        assert body["risk_window_years"] >= 0
+        assert type(body["is_at_risk"]) is bool
+        assert body["data_shelf_life_years"] == 15
+        assert body["break_year_basis"] == basis
+        if basis == "survey-horizon":  # not broken by Shor: the survey's last year, no window
+            assert body["estimated_break_year"] == 2055
+            assert (body["risk_window_years"], body["is_at_risk"], body["urgency"]) == (
+                0,
+                False,
+                "LOW",
+            )
+
+    def test_whole_years_of_shelf_life(self, client: TestClient) -> None:
+        response = client.post(
+            "/api/v1/hndl", json={"algorithm": "RSA-2048", "data_shelf_life_years": 7.5}
+        )
+        assert response.status_code == 400
+        assert "data_shelf_life_years" in [d["field"] for d in response.json()["details"]]
 
     def test_long_secrets_under_a_pessimistic_model(self, client: TestClient) -> None:
         body = client.post(
@@ -132,6 +172,7 @@ class TestHndl:
         assert body["is_at_risk"] is True
         assert body["urgency"] == "CRITICAL"
         assert body["canonical_algorithm"] == "ECDH-P256"
+        assert body["risk_window_years"] == 2026 + 25 + 5 - body["estimated_break_year"]
 
     def test_unknown_algorithm_is_400_naming_it(self, client: TestClient) -> None:
         response = client.post("/api/v1/hndl", json={"algorithm": "Frobnicate-9000"})
@@ -294,7 +335,9 @@ class TestRunsAreScoredByTheModel:
         for finding in findings:
             assert finding["explanation"], finding["rule_id"]
             assert finding["explanation"][-1]["feature"] == "(baseline)"
-            assert 0 <= finding["risk_score"] <= 100
+            assert finding["explanation"][-2]["feature"] == "(risk level band)"
+            floor, ceiling = BANDS[RiskLevel(finding["risk_level"])]
+            assert floor <= finding["risk_score"] <= ceiling
             assert finding["deadline"]
         # AES-128 and SHA-256 raise nothing.
         assert {f["affected_asset"] for f in findings} == {"vpn", "old"}

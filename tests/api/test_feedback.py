@@ -25,6 +25,7 @@ from qrap_core.finding import service as finding_service
 from qrap_core.rules import RuleContext, evaluate
 from qrap_core.scoring import ScoringContext, get_risk_model
 from qrap_core.scoring.feedback import VERDICT_SCORES, verdict_score
+from qrap_core.scoring.training import SHIPPED_VERSION
 from qrap_core.settings import Settings
 from tests.api.test_analysis import run_inventory
 from tests.conftest import VIEWER_KEY, RecordingDispatcher
@@ -187,7 +188,7 @@ class TestTrainWithFeedback:
         assert result.returncode == 0, result.stderr
         trained = json.loads(result.stdout)
         version = trained["version"]
-        assert version.startswith("1.0.0+fb.")
+        assert version.startswith(f"{SHIPPED_VERSION}+fb.")
         assert trained["feedback"]["verdicts"] == 1
         assert (tmp_path / f"risk-model-{version}.json").exists()
         assert (tmp_path / f"risk-model-{version}.md").exists()

@@ -4,19 +4,32 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from qrap_cli import remote
 from qrap_cli.demo_server import serve_tls
+from qrap_cli.main import app
 
 pytestmark = pytest.mark.timeout(120)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "qrap_core" / "examples"
 CERTS = EXAMPLES / "certs"
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound once to learn a free number, then closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def qrap(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -62,12 +75,35 @@ class TestAssess:
         assert "SHORT_KEY_LENGTH" in result.stdout
         assert "risk score" in result.stdout
 
-    def test_unreachable_target_is_a_target_error(self, tmp_path: Path) -> None:
-        result = qrap("assess", "127.0.0.1:1", "--format", "json", tmp_path=tmp_path)
+    def test_a_run_that_assessed_nothing_exits_nonzero_with_the_error(
+        self, tmp_path: Path, closed_port: int
+    ) -> None:
+        target = f"127.0.0.1:{closed_port}"
+        result = qrap("assess", target, "--format", "json", tmp_path=tmp_path)
+        assert result.returncode == 1
+        assert result.stdout == ""  # no report that reads "LOW risk, score 0"
+        assert "the run ended FAILED: no target could be assessed" in result.stderr
+        assert f"{target}: cannot connect" in result.stderr
+
+    def test_a_partial_run_says_which_targets_could_not_be_assessed(
+        self, tmp_path: Path, closed_port: int
+    ) -> None:
+        target = f"127.0.0.1:{closed_port}"
+        result = qrap(
+            "assess", target, "--cert", str(CERTS / "rsa2048.pem"), "--format", "json",
+            tmp_path=tmp_path,
+        )  # fmt: skip
         assert result.returncode == 0, result.stderr
+        assert f"1 of 2 targets could not be assessed: {target}: cannot connect" in result.stderr
         report = json.loads(result.stdout)
-        assert report["targets"][0]["status"] == "error"
-        assert report["findings"] == []
+        summary = report["assessment"]["summary"]
+        assert (summary["targets_failed"], summary["targets_total"], summary["partial"]) == (
+            1,
+            2,
+            True,
+        )
+        assert {t["target"]: t["status"] for t in report["targets"]}[target] == "error"
+        assert report["findings"]
 
     @pytest.mark.parametrize(
         ("args", "message"),
@@ -98,3 +134,50 @@ class TestAssess:
             "assess", "--cert", str(CERTS / "rsa1024.pem"), "--fail-on", "high", tmp_path=tmp_path
         )
         assert result.returncode == 3
+
+
+def _remote_report(targets: list[dict[str, Any]], status: str = "COMPLETED") -> dict[str, Any]:
+    failed = sum(1 for t in targets if t["status"] != "ok")
+    summary = {"targets_total": len(targets), "targets_failed": failed, "total_findings": 0}
+    return {
+        "assessment": {"name": "r", "status": status, "risk_score": 0.0, "overall_risk": None,
+                       "summary": summary, "error": None},
+        "run": None, "assets": [], "findings": [], "migration_plan": {}, "targets": targets,
+    }  # fmt: skip
+
+
+class TestAssessRemote:
+    """The --api-url path reads the run's status and report from the server (stubbed here;
+    tests/integration/test_remote_cli.py runs it against a real one)."""
+
+    def test_a_failed_run_exits_nonzero_with_its_error(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        error = "no target could be assessed: 10.0.0.9:443: cannot connect"
+        failed = {"target": "10.0.0.9:443", "type": "tls", "status": "error", "error": "x"}
+        answer = ("FAILED", error, _remote_report([failed], "FAILED"))
+        monkeypatch.setattr(remote, "assess_remote", lambda *_a, **_k: answer)
+        result = CliRunner().invoke(
+            app, ["assess", "10.0.0.9:443", "--api-url", "http://qrap.invalid", "--format", "json"]
+        )
+        assert result.exit_code == 1
+        assert f"the run ended FAILED: {error}" in result.output
+
+    def test_a_partial_run_prints_the_failed_targets(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        targets = [
+            {"target": "a:443", "type": "tls", "status": "ok"},
+            {"target": "b:443", "type": "tls", "status": "error", "error": "timed out"},
+            {"target": "c:443", "type": "tls", "status": "error", "error": "refused"},
+        ]
+        answer = ("COMPLETED", "", _remote_report(targets))
+        monkeypatch.setattr(remote, "assess_remote", lambda *_a, **_k: answer)
+        result = CliRunner().invoke(
+            app,
+            ["assess", "a:443", "b:443", "c:443", "--api-url", "http://qrap.invalid",
+             "--format", "json"],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert (
+            "2 of 3 targets could not be assessed: b:443: timed out; c:443: refused"
+            in result.output
+        )

@@ -12,6 +12,7 @@ import structlog
 from typer.testing import CliRunner
 
 from qrap_cli.main import app
+from qrap_core.scoring.training import SHIPPED_VERSION
 
 runner = CliRunner()
 
@@ -41,8 +42,11 @@ class TestHndl:
         body = json.loads(result.stdout)
         assert body["data_shelf_life_years"] == 15
         assert body["estimated_break_year"] == 2040
-        assert body["risk_window_years"] == 4.0
-        assert (body["is_at_risk"], body["urgency"]) == (True, "MEDIUM")
+        assert body["risk_window_years"] == 4
+        assert type(body["risk_window_years"]) is type(body["data_shelf_life_years"]) is int
+        # The window alone says MEDIUM; exposure is more likely than not, so CRITICAL.
+        assert body["probability_at_risk"] >= 0.5
+        assert (body["is_at_risk"], body["urgency"]) == (True, "CRITICAL")
 
     def test_table(self) -> None:
         result = runner.invoke(app, ["hndl", "X25519", "--threat-model", "pessimistic"])
@@ -110,7 +114,7 @@ class TestModel:
         result = runner.invoke(app, ["model", "info"])
         assert result.exit_code == 0, result.output
         body = json.loads(result.stdout)
-        assert body["model_id"] == "xgb-risk-1.0.0"
+        assert body["model_id"] == f"xgb-risk-{SHIPPED_VERSION}"
         assert body["device"] == "cpu"
         assert len(body["features"]) == 22
         assert body["metrics"]["r2"] > 0.95

@@ -275,6 +275,37 @@ SPELLINGS: list[tuple[str, int | None, str, str, Usage, int | None]] = [
     ("hmacWithSHA256", None, "HMAC-SHA256", "HMAC", HASH, None),
     ("umac-128-etm@openssh.com", None, "UMAC-128", "UMAC", HASH, None),
     ("AES-CMAC", None, "AES-CMAC", "CMAC", HASH, None),
+    # What CBOM generators write: Java (JCA) names, Go's x509 names, Windows', OpenSSL 3's
+    # and cbomkit's cipher spellings. A hash-and-sign name never fixes a key size or a curve.
+    ("des-56-cbc-pkcs5", None, "DES", "DES", ENC, 56),
+    ("desede-168-cbc-pkcs5", None, "3DES", "3DES", ENC, 112),
+    ("DESede/CBC/PKCS5Padding", None, "3DES", "3DES", ENC, 112),
+    ("AES128-CBC-PKCS5", None, "AES-128-CBC", "AES", ENC, 128),
+    ("aes-256-gcm-nopadding", None, "AES-256-GCM", "AES", ENC, 256),
+    ("AES_256/GCM/NoPadding", None, "AES-256-GCM", "AES", ENC, 256),
+    ("AES/GCM/NoPadding", 128, "AES-128-GCM", "AES", ENC, 128),
+    ("pbkdf2withhmacsha1", None, "PBKDF2-HMAC-SHA1", "PBKDF2", HASH, None),
+    ("PBKDF2WithHmacSHA256", None, "PBKDF2-HMAC-SHA256", "PBKDF2", HASH, None),
+    ("HKDF-SHA256", None, "HKDF-SHA256", "HKDF", HASH, None),
+    ("HMACSHA2", None, "HMAC-SHA2", "HMAC", HASH, None),
+    ("HmacSHA256", None, "HMAC-SHA256", "HMAC", HASH, None),
+    ("SHA2-256", None, "SHA-256", "SHA-2", HASH, 128),
+    ("SHA256withECDSA", None, "ECDSA", "EC", SIG, None),
+    ("SHA384withECDSA", 384, "ECDSA-P384", "EC", SIG, 192),
+    ("ECDSA-SHA384", None, "ECDSA", "EC", SIG, None),
+    ("SHA512withRSA", None, "RSA", "RSA", SIG, None),
+    ("SHA512withRSA", 3072, "RSA-3072", "RSA", SIG, 128),
+    ("SHA256-RSA", None, "RSA", "RSA", SIG, None),
+    ("SHA256-RSAPSS", None, "RSA", "RSA", SIG, None),
+    ("SHA256withRSA/PSS", None, "RSA", "RSA", SIG, None),
+    ("SHA3-256withRSA", None, "RSA", "RSA", SIG, None),
+    ("sha256RSA", None, "RSA", "RSA", SIG, None),
+    ("SHA1-RSA", None, "sha1WithRSAEncryption", "RSA", SIG, None),
+    ("MD5-RSA", None, "md5WithRSAEncryption", "RSA", SIG, None),
+    ("SHA1withDSA", None, "dsaWithSHA1", "DSA", SIG, None),
+    ("SHA256withDSA", None, "DSA", "DSA", SIG, None),
+    ("RSA/ECB/PKCS1Padding", None, "RSA", "RSA", KEX, None),
+    ("RSA/ECB/OAEPWithSHA-256AndMGF1Padding", 2048, "RSA-2048", "RSA", KEX, 112),
 ]
 
 QUANTUM_VULNERABLE_FAMILIES = {"RSA", "EC", "ECDH", "EdDSA", "DH", "DSA"}
@@ -311,7 +342,19 @@ class TestParseAlgorithm:
 
     @pytest.mark.parametrize(
         "text",
-        ["GOST R 34.10-2012", "  Frobnicate-9000  ", "SHA", "RSA-12", "ECDSA-300", "AES-100"],
+        [
+            "GOST R 34.10-2012",
+            "  Frobnicate-9000  ",
+            "SHA",
+            "RSA-12",
+            "ECDSA-300",
+            "AES-100",
+            # A size that contradicts the entry, a hash without an entry, an unknown cipher.
+            "des-64-cbc-pkcs5",
+            "aes-512-cbc-pkcs5",
+            "MD2withRSA",
+            "Frobnicate/CBC/PKCS5Padding",
+        ],
     )
     def test_unknown_names_are_not_guessed(self, text: str) -> None:
         info = parse_algorithm(text, 2048)
@@ -421,6 +464,7 @@ class TestIr8547Deadline:
 
 
 PRIMITIVES = {
+    "kdf",
     "signature",
     "key-agree",
     "kem",
@@ -536,6 +580,18 @@ class TestParseCbomAlgorithm:
             ("AES-128", {"mode": "CBC"}, "AES-128-CBC", ENC),
             ("SHA-384", {"primitive": "hash"}, "SHA-384", HASH),
             ("something-proprietary", {"oid": "1.3.101.112"}, "Ed25519", SIG),
+            # A parameter set beside a hash-and-sign name or OID is the digest's size.
+            ("SHA512withRSA", {"parameter_set": "512", "primitive": "signature"}, "RSA", SIG),
+            ("", {"oid": "1.2.840.113549.1.1.13", "parameter_set": "512"}, "RSA", SIG),
+            ("SHA1-RSA", {"parameter_set": "160"}, "sha1WithRSAEncryption", SIG),
+            ("ECDSA-SHA384", {"parameter_set": "384"}, "ECDSA", SIG),
+            # The catalog's usage wins over a primitive that contradicts it.
+            ("ECDSA", {"curve": "P-256", "primitive": "pke"}, "ECDSA-P256", SIG),
+            ("Ed25519", {"primitive": "kem"}, "Ed25519", SIG),
+            # CycloneDX 1.7 algorithmFamily when the name says nothing.
+            ("", {"family": "ML-KEM", "parameter_set": "768"}, "ML-KEM-768", KEX),
+            ("", {"family": "RSASSA-PKCS1"}, "RSA", SIG),
+            ("", {"family": "RSAES-OAEP", "parameter_set": "3072"}, "RSA-3072", KEX),
         ],
     )  # fmt: skip
     def test_properties_complete_the_name(
@@ -559,3 +615,33 @@ class TestParseCbomAlgorithm:
             assert info.canonical == "ECDSA"  # the family stays, no curve is made up
         else:
             assert not info.known
+
+
+class TestSignedDigest:
+    @pytest.mark.parametrize(
+        ("text", "digest"),
+        [
+            ("SHA512withRSA", "SHA-512"),
+            ("sha512WithRSAEncryption", "SHA-512"),
+            ("1.2.840.113549.1.1.13", "SHA-512"),
+            ("SHA256-RSA", "SHA-256"),
+            ("SHA1-RSA", "SHA-1"),
+            ("1.2.840.113549.1.1.5", "SHA-1"),
+            ("ECDSA-SHA384", "SHA-384"),
+            ("ecdsa-with-SHA384", "SHA-384"),
+            ("1.2.840.10045.4.3.3", "SHA-384"),
+            ("SHA256withECDSA", "SHA-256"),
+            ("rsa-sha2-256", "SHA-256"),
+            ("RS512", "SHA-512"),
+            ("SHA3-256withRSA", "SHA3-256"),
+            ("2.16.840.1.101.3.4.3.14", "SHA3-256"),
+        ],
+    )
+    def test_hash_and_sign_names_fix_their_digest(self, text: str, digest: str) -> None:
+        assert names_module.signed_digest(text) == digest
+
+    @pytest.mark.parametrize(
+        "text", ["RSA", "RSA-2048", "ECDSA", "ECDSA-P384", "Ed25519", "ML-DSA-65", "SHA-512", ""]
+    )
+    def test_other_names_fix_none(self, text: str) -> None:
+        assert names_module.signed_digest(text) is None

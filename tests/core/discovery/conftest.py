@@ -9,7 +9,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from qrap_cli.demo_server import serve_tls
-from tests.servers import CERTS, cert_pair, make_identity, openssl_server, pyopenssl_server
+from tests.servers import (
+    CERTS,
+    DH1024_PARAMS,
+    cert_pair,
+    make_identity,
+    openssl_server,
+    pyopenssl_server,
+)
 
 MODERN_ONLY = ["-no_ssl3", "-no_tls1", "-no_tls1_1"]
 LEGACY_ONLY = ["-no_tls1_2", "-no_tls1_3", "-cipher", "DEFAULT@SECLEVEL=0"]
@@ -94,6 +101,46 @@ def x25519_only_server() -> Iterator[int]:
 def hybrid_server() -> Iterator[int]:
     """pyOpenSSL on its bundled OpenSSL, which prefers X25519MLKEM768 in TLS 1.3."""
     with pyopenssl_server(*cert_pair("tls-server")) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def system_default_server() -> Iterator[int]:
+    """No version options: the system OpenSSL answers TLS 1.0 and 1.1 with internal_error."""
+    with openssl_server(*cert_pair("rsa2048")) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def dh1024_params(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("dh") / "dh1024.pem"
+    path.write_bytes(DH1024_PARAMS)
+    return path
+
+
+@pytest.fixture(scope="module")
+def dhe1024_server(dh1024_params: Path) -> Iterator[int]:
+    """TLS 1.2 with an ECDHE and a DHE suite, the DHE one on a 1024-bit group."""
+    suites = "ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0"
+    extra = ["-no_tls1_3", "-dhparam", str(dh1024_params), "-cipher", suites]
+    with openssl_server(*cert_pair("rsa2048"), extra) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def dhe1024_only_server(dh1024_params: Path) -> Iterator[int]:
+    """TLS 1.2 with one DHE suite on a 1024-bit group: every client negotiates it."""
+    suites = "DHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0"
+    extra = ["-no_tls1_3", "-dhparam", str(dh1024_params), "-cipher", suites]
+    with openssl_server(*cert_pair("rsa2048"), extra) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def dhe2048_server() -> Iterator[int]:
+    """TLS 1.2 with one DHE suite on OpenSSL's automatic group (2048 bits for RSA-2048)."""
+    extra = ["-no_tls1_3", "-cipher", "DHE-RSA-AES128-GCM-SHA256"]
+    with openssl_server(*cert_pair("rsa2048"), extra) as port:
         yield port
 
 

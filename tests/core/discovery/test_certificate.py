@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import base64
+import time
+import warnings
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
 from qrap_core.assessment.targets import CertificateTarget
 from qrap_core.discovery.certificate import (
+    MAX_CERTIFICATE_BYTES,
     MAX_CERTIFICATES,
     analyze,
     certificate_assets,
@@ -21,9 +26,11 @@ from qrap_core.discovery.certificate import (
 )
 from qrap_core.enums import Usage
 from qrap_core.errors import InvalidCertificate
+from tests import cabundle
 from tests.servers import CERTS
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
+SYSTEM_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 DETAIL_KEYS = {
     "subject",
     "issuer",
@@ -129,9 +136,47 @@ class TestLoadCertificates:
             load_certificates(cut)
 
     def test_caps_the_number_of_certificates(self) -> None:
+        assert MAX_CERTIFICATES >= 1000
         assert len(load_certificates(pem("rsa2048.pem") * MAX_CERTIFICATES)) == MAX_CERTIFICATES
-        with pytest.raises(InvalidCertificate, match="too many"):
+        with pytest.raises(InvalidCertificate, match="too many PEM blocks: 1,001"):
             load_certificates(pem("rsa2048.pem") * (MAX_CERTIFICATES + 1))
+
+    def test_caps_the_size(self) -> None:
+        assert MAX_CERTIFICATE_BYTES >= 4 * 1024 * 1024
+        padded = pem("rsa2048.pem") + b"#" * MAX_CERTIFICATE_BYTES
+        with pytest.raises(InvalidCertificate, match="bytes is more than the limit"):
+            load_certificates(padded)
+
+    def test_a_ca_bundle(self) -> None:
+        bundle = cabundle.bundle()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)  # serials <= 0
+            certs = load_certificates(bundle.pem)
+            labelled = load_certificates(bundle.with_labels())
+
+        assert len(certs) == len(labelled) == 150
+        assert certs == labelled
+        names = [c.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value for c in certs]
+        assert names == [root.common_name for root in bundle.roots]
+
+    def test_the_systems_bundle_when_there_is_one(self) -> None:
+        if not SYSTEM_BUNDLE.is_file():
+            pytest.skip(f"no {SYSTEM_BUNDLE} here")
+        data = SYSTEM_BUNDLE.read_bytes()
+        with warnings.catch_warnings():
+            # Debian's bundle holds roots with serial 0 (Go Daddy, Starfield, SECOM).
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            certs = load_certificates(data)
+        assert len(certs) == data.count(b"-----BEGIN CERTIFICATE-----")
+
+    @pytest.mark.timeout(20)
+    def test_unterminated_blocks_are_refused_in_linear_time(self) -> None:
+        # A backtracking regex took about a minute on this input.
+        data = (b"-----BEGIN CERTIFICATE-----\n" + b"A" * 4000 + b"\n") * MAX_CERTIFICATES
+        started = time.monotonic()
+        with pytest.raises(InvalidCertificate, match="truncated PEM: 1000 BEGIN"):
+            load_certificates(data)
+        assert time.monotonic() - started < 5
 
 
 class TestDecodeTarget:
@@ -184,6 +229,12 @@ class TestDecodeTarget:
     def test_private_key_in_pem_field(self) -> None:
         with pytest.raises(InvalidCertificate, match=r"pem: .*private key"):
             decode_target(CertificateTarget(pem=pem("rsa2048.key").decode()))
+
+    def test_over_the_limit_names_the_field(self) -> None:
+        target = CertificateTarget(pem=cabundle.over_limit(MAX_CERTIFICATES + 1).decode())
+        with pytest.raises(InvalidCertificate, match="pem: too many PEM blocks") as info:
+            decode_target(target)
+        assert [d["field"] for d in info.value.details] == ["pem"]
 
 
 class TestCertificateAssets:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import struct
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,8 +16,15 @@ from qrap_core.discovery import ssh
 from qrap_core.discovery.types import TargetResult
 from qrap_core.enums import Usage
 from qrap_core.netpolicy import NetworkPolicy
-from qrap_core.rules.engine import RuleContext, evaluate
-from tests.servers import CLASSICAL_KEX, SSHD, plain_tcp_server, sshd_server
+from qrap_core.rules.engine import FindingDraft, RuleContext, evaluate
+from tests.servers import (
+    CLASSICAL_KEX,
+    SSH_KEYGEN,
+    SSHD,
+    plain_tcp_server,
+    ssh_keygen_list,
+    sshd_server,
+)
 
 pytestmark = [
     pytest.mark.network,
@@ -42,8 +50,42 @@ def classical_sshd(keys: Path) -> Iterator[int]:
         yield port
 
 
-def run(port: int, policy: NetworkPolicy = LOOPBACK, timeout: float = 3.0) -> TargetResult:
-    return ssh.probe(SshTarget(host="127.0.0.1", port=port), policy=policy, timeout=timeout)
+@pytest.fixture(scope="module")
+def sized_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Host keys of stated sizes, made before sshd_server would make default ones."""
+    folder = tmp_path_factory.mktemp("sshd-sized")
+    for kind, bits in (("rsa", "3072"), ("ecdsa", "384"), ("ed25519", None)):
+        size = ["-b", bits] if bits else []
+        key = str(folder / f"ssh_host_{kind}_key")
+        subprocess.run(
+            [SSH_KEYGEN, "-q", "-t", kind, *size, "-N", "", "-f", key],
+            check=True,
+            stdin=subprocess.DEVNULL,
+        )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def sized_sshd(sized_keys: Path) -> Iterator[int]:
+    with sshd_server(sized_keys) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def pq_only_sshd(keys: Path) -> Iterator[int]:
+    """sntrup761x25519 alone: no classical fallback, and no key exchange paramiko can run."""
+    with sshd_server(keys, "sntrup761x25519-sha512@openssh.com") as port:
+        yield port
+
+
+def run(
+    port: int, policy: NetworkPolicy = LOOPBACK, timeout: float = 3.0, host: str = "127.0.0.1"
+) -> TargetResult:
+    return ssh.probe(SshTarget(host=host, port=port), policy=policy, timeout=timeout)
+
+
+def rules(result: TargetResult) -> list[FindingDraft]:
+    return evaluate(result.assets, RuleContext(now=datetime(2027, 1, 1, tzinfo=UTC)))
 
 
 class TestDefaultSshd:
@@ -103,9 +145,66 @@ class TestClassicalSshd:
             "pq_kex": [],
             "classical_kex": CLASSICAL_KEX.split(","),
         }
+        # The client's order decides (RFC 4253 §7.1): each classical method is a landing.
         kex_assets = [a for a in result.assets if a.kind == "key_exchange"]
-        assert [a.algorithm for a in kex_assets] == ["curve25519-sha256"]
-        assert kex_assets[0].details["fallback"] is False
+        assert [a.algorithm for a in kex_assets] == CLASSICAL_KEX.split(",")
+        assert [a.details["endpoint_representative"] for a in kex_assets] == [True, False, False]
+        assert not any(a.details["fallback"] for a in kex_assets)
+        assert {a.details["endpoint_verdict"] for a in kex_assets} == {"classical-only"}
+
+    def test_one_high_hndl_for_the_endpoint(self, classical_sshd: int) -> None:
+        drafts = rules(run(classical_sshd))
+
+        quantum = [(d.rule_id, d.risk_level.value, d.current_algorithm) for d in drafts]
+        assert [q for q in quantum if q[0] in ("QRAP-PQC-001", "QRAP-HNDL-001")] == [
+            ("QRAP-PQC-001", "HIGH", "curve25519-sha256"),
+            ("QRAP-HNDL-001", "HIGH", "curve25519-sha256"),
+        ]
+
+
+class TestHostKeys:
+    def test_sizes_come_from_a_key_exchange(self, sized_sshd: int, sized_keys: Path) -> None:
+        result = run(sized_sshd)
+
+        host_keys = {a.name: a for a in result.assets if a.details.get("ssh_role") == "host_key"}
+        assert set(host_keys) == {"RSA", "ECDSA-P384", "Ed25519"}
+        for name, kind in (("RSA", "rsa"), ("ECDSA-P384", "ecdsa"), ("Ed25519", "ed25519")):
+            bits, fingerprint = ssh_keygen_list(sized_keys / f"ssh_host_{kind}_key.pub")
+            asset = host_keys[name]
+            assert (asset.key_size, asset.details["fingerprint"]) == (bits, fingerprint), name
+            assert asset.details["key_size_source"] == "key exchange"
+        assert host_keys["RSA"].key_size == 3072
+        assert host_keys["RSA"].details["key_type"] == "ssh-rsa"
+        measured = result.details["host_keys"]
+        assert measured["ECDSA-P384"]["signature_algorithm"] == "ecdsa-sha2-nistp384"
+        assert measured["RSA"]["signature_algorithm"] == "rsa-sha2-512"
+
+    def test_key_exchange_dials_the_vetted_address(self, sized_sshd: int) -> None:
+        lookups: list[str] = []
+
+        def resolver(host: str, port: int) -> list[str]:
+            lookups.append(host)
+            return ["127.0.0.1"]
+
+        policy = NetworkPolicy(["127.0.0.0/8"], resolver=resolver)
+        result = run(sized_sshd, policy=policy, host="sshd.invalid")
+
+        assert result.status == "ok", result.error
+        assert lookups == ["sshd.invalid"]  # resolved once; no name reaches paramiko
+        assert all(k.get("bits") for k in result.details["host_keys"].values())
+
+    def test_host_key_not_measured_is_said_so(self, pq_only_sshd: int) -> None:
+        result = run(pq_only_sshd)
+
+        assert result.status == "ok", result.error
+        verdict = result.details["key_exchange"]
+        assert (verdict["verdict"], verdict["classical_fallback"]) == ("hybrid-pq", False)
+        rsa = next(a for a in result.assets if a.name == "RSA")
+        assert rsa.key_size is None
+        assert rsa.details["key_size_source"] == "name"
+        assert "key exchange failed" in rsa.details["key_error"]
+        drafts = rules(result)
+        assert not [d for d in drafts if d.rule_id in ("QRAP-PQC-001", "QRAP-HNDL-001")]
 
 
 class TestParsing:
@@ -195,3 +294,7 @@ class TestSshRules:
         assert {r for r in rules if r.startswith("QRAP-SSH")} == {"QRAP-SSH-003"}
         fallback = [d for d in drafts if d.rule_id == "QRAP-PQC-001"]
         assert [d.risk_level.value for d in fallback] == ["MEDIUM"]  # PQ offered alongside
+        assert fallback[0].current_algorithm == "curve25519-sha256"
+        assert fallback[0].title.startswith("Legacy-client fallback")
+        # Current clients negotiate the hybrid: no harvest-now-decrypt-later finding.
+        assert "QRAP-HNDL-001" not in rules

@@ -9,18 +9,21 @@ import socket
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import pytest
 
 from qrap_core.assessment.targets import TlsTarget
 from qrap_core.discovery import tls
 from qrap_core.discovery.types import CryptoAsset, TargetResult
-from qrap_core.enums import Usage
+from qrap_core.enums import FindingCategory, RiskLevel, Usage
 from qrap_core.netpolicy import NetworkPolicy
+from qrap_core.rules.engine import RuleContext, evaluate
 from tests.servers import plain_tcp_server
 
 pytestmark = pytest.mark.network
 
+T = TypeVar("T")
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 LOOPBACK = NetworkPolicy(["127.0.0.0/8"])
 PQ_GROUPS = (
@@ -51,9 +54,9 @@ def of_kind(result: TargetResult, kind: str) -> list[CryptoAsset]:
     return [a for a in result.assets if a.kind == kind]
 
 
-def only(assets: Sequence[CryptoAsset]) -> CryptoAsset:
-    assert len(assets) == 1, assets
-    return assets[0]
+def only(items: Sequence[T]) -> T:
+    assert len(items) == 1, items
+    return items[0]
 
 
 def negotiated_kex(result: TargetResult) -> CryptoAsset:
@@ -129,7 +132,7 @@ class TestModernServer:
     def test_classical_key_exchange_and_verdict(self, rsa2048_server: int) -> None:
         result = run(rsa2048_server)
 
-        kex = only(of_kind(result, "key_exchange"))
+        kex = negotiated_kex(result)
         assert (kex.algorithm, kex.family, kex.key_size) == ("X25519", "ECDH", 256)
         assert kex.usage is Usage.KEY_ESTABLISHMENT
         assert kex.details == {
@@ -137,7 +140,14 @@ class TestModernServer:
             "hybrid_pqc": False,
             "pqc": False,
             "negotiated": True,
+            "endpoint_verdict": "classical-only",
+            "endpoint_representative": True,  # every client lands on classical
+            "fallback": False,
         }
+        # Its TLS 1.2 DHE suites use OpenSSL's automatic 2048-bit group.
+        dh = only([a for a in of_kind(result, "key_exchange") if a is not kex])
+        assert (dh.algorithm, dh.key_size, dh.protocol) == ("DH", 2048, "TLSv1.2")
+        assert dh.details["endpoint_representative"] is False
         groups = result.details["groups"]
         assert all(groups[g] == "rejected" for g in PQ_GROUPS)
         for classical in ("x25519", "secp256r1", "secp384r1", "secp521r1", "x448", "ffdhe2048"):
@@ -233,6 +243,65 @@ class TestWeakServers:
         assert kex.details["group"] is None
 
 
+class TestVersionRefusals:
+    def test_internal_error_is_a_refusal(self, system_default_server: int) -> None:
+        # OpenSSL 3 answers TLS 1.0 and 1.1 hellos with internal_error at its default level.
+        result = run(system_default_server)
+
+        assert result.details["versions"] == {
+            "SSLv3": "rejected",
+            "TLSv1.0": "rejected",
+            "TLSv1.1": "rejected",
+            "TLSv1.2": "accepted",
+            "TLSv1.3": "accepted",
+        }
+        assert not any(n.startswith("version") for n in result.details.get("notes", {}))
+
+    def test_warning_alert_is_not_a_refusal(self, sni_server: int) -> None:
+        # An unknown name gets a warning unrecognized_name before the ServerHello (RFC 6066).
+        result = run(sni_server, sni="other.example")
+
+        versions = result.details["versions"]
+        assert versions["TLSv1.2"] == versions["TLSv1.3"] == "accepted"
+        assert versions["TLSv1.0"] == versions["TLSv1.1"] == "rejected"
+        assert only(of_kind(result, "certificate")).algorithm == "RSA"
+
+
+class TestDheGroups:
+    def test_weak_dhe_group_beside_ecdhe_gets_a_weak_key_finding(self, dhe1024_server: int) -> None:
+        result = run(dhe1024_server)
+
+        assert negotiated_kex(result).algorithm == "X25519"
+        dh = only([a for a in of_kind(result, "key_exchange") if a.family == "DH"])
+        assert (dh.algorithm, dh.key_size, dh.protocol) == ("DH", 1024, "TLSv1.2")
+        assert dh.details["cipher_suites"] == ["TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"]
+        assert dh.details["negotiated"] is False
+        findings = evaluate(result.assets, RuleContext(now=NOW))
+        weak = only([f for f in findings if f.rule_id == "QRAP-KEY-001"])
+        assert (weak.current_algorithm, weak.risk_level) == ("DH", RiskLevel.HIGH)
+        assert weak.evidence["key_size"] == 1024
+        # The endpoint's quantum exposure is judged once, on what a client negotiates.
+        assert [f.current_algorithm for f in findings if f.rule_id == "QRAP-PQC-001"] == ["X25519"]
+
+    def test_negotiated_weak_dhe_carries_its_size(self, dhe1024_only_server: int) -> None:
+        result = run(dhe1024_only_server)
+
+        kex = only(of_kind(result, "key_exchange"))
+        assert (kex.algorithm, kex.key_size, kex.details["negotiated"]) == ("DH", 1024, True)
+        rules = {f.rule_id for f in evaluate(result.assets, RuleContext(now=NOW))}
+        assert {"QRAP-KEY-001", "QRAP-PQC-001", "QRAP-HNDL-001"} <= rules
+
+    def test_2048_bit_dhe_is_no_weak_key(self, dhe2048_server: int) -> None:
+        result = run(dhe2048_server)
+
+        kex = only(of_kind(result, "key_exchange"))
+        assert (kex.algorithm, kex.key_size, kex.details["negotiated"]) == ("DH", 2048, True)
+        suite = only(of_kind(result, "cipher_suite"))
+        assert suite.details["dh_bits"] == 2048
+        findings = evaluate(result.assets, RuleContext(now=NOW))
+        assert not [f for f in findings if f.category is FindingCategory.SHORT_KEY_LENGTH]
+
+
 class TestHybridGroup:
     def test_reports_x25519mlkem768(self, hybrid_server: int) -> None:
         result = run(hybrid_server, sni="localhost")
@@ -262,6 +331,26 @@ class TestHybridGroup:
         fallback = [a for a in of_kind(result, "key_exchange") if a.details.get("fallback")]
         assert [a.algorithm for a in fallback] == ["X25519"]
         assert fallback[0].details["negotiated"] is False
+
+    def test_one_legacy_client_fallback_finding_and_no_hndl(self, hybrid_server: int) -> None:
+        result = run(hybrid_server, sni="localhost")
+        findings = evaluate(result.assets, RuleContext(now=NOW))
+
+        quantum = [f for f in findings if f.rule_id in ("QRAP-PQC-001", "QRAP-HNDL-001")]
+        fallback = only(quantum)
+        assert (fallback.rule_id, fallback.risk_level) == ("QRAP-PQC-001", RiskLevel.MEDIUM)
+        assert fallback.title.startswith("Legacy-client fallback")
+        assert fallback.evidence["legacy_client_fallback"] is True
+        assert fallback.evidence["endpoint_verdict"] == "hybrid-pq"
+        assert not [f for f in findings if f.category is FindingCategory.HARVEST_NOW_DECRYPT_LATER]
+
+    def test_classical_only_endpoint_keeps_its_high_hndl(self, rsa2048_server: int) -> None:
+        findings = evaluate(run(rsa2048_server).assets, RuleContext(now=NOW))
+
+        hndl = only([f for f in findings if f.rule_id == "QRAP-HNDL-001"])
+        assert (hndl.current_algorithm, hndl.risk_level) == ("X25519", RiskLevel.HIGH)
+        pqc = only([f for f in findings if f.rule_id == "QRAP-PQC-001"])
+        assert pqc.risk_level is RiskLevel.HIGH
 
     def test_system_openssl_negotiates_classical_with_it(self, hybrid_server: int) -> None:
         # The raw hello tells the same story as the library: the server names the group.

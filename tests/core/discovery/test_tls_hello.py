@@ -69,6 +69,40 @@ class TestReplies:
         assert (reply.kind, reply.alert, reply.error) == ("alert", 40, "alert handshake_failure")
         assert 40 in tls_hello.REFUSALS
 
+    def test_openssl_internal_error_refuses_the_version(self) -> None:
+        # What OpenSSL 3.0's s_server sent to our TLS 1.0 hello at its default security level.
+        reply = parse(bytes.fromhex("15030100020250"))
+
+        assert reply is not None
+        assert (reply.kind, reply.alert, reply.error) == ("alert", 80, "alert internal_error")
+        assert tls_hello.refuses_version(reply)
+
+    def test_protocol_version_refuses_the_version(self) -> None:
+        reply = parse(bytes.fromhex("15030100020246"))  # s_server -no_tls1, TLS 1.0 hello
+
+        assert reply is not None
+        assert tls_hello.refuses_version(reply)
+
+    def test_decode_error_proves_nothing(self) -> None:
+        reply = parse(record(21, b"\x02\x32"))
+
+        assert reply is not None
+        assert not tls_hello.refuses_version(reply)
+
+    def test_warning_alert_before_the_hello_is_skipped(self) -> None:
+        warning = record(21, b"\x01\x70")  # unrecognized_name, level warning
+        hello = server_hello(random=bytes(32), suite=0xC02F)
+
+        reply = parse(warning + hello)
+
+        assert reply is not None
+        assert (reply.kind, reply.version, reply.cipher_suite) == (
+            "server_hello",
+            "TLSv1.2",
+            0xC02F,
+        )
+        assert not tls_hello.refuses_version(reply)
+
     def test_split_records_wait_for_more(self) -> None:
         data = server_hello(random=bytes(32), suite=0x002F)
         parser = tls_hello._Parser(False)

@@ -237,8 +237,8 @@ class TestPlanFromFindings:
         suite = steps["127.0.0.1:8443 (RC4-SHA)"]
         assert (suite.target_algorithm, suite.estimated_effort) == ("AES-256-GCM", "LOW")
         group = steps["127.0.0.1:8443 (X25519)"]
-        # PQC-001 is MEDIUM (a hybrid is offered too); HNDL makes it HIGH.
-        assert (group.target_algorithm, group.priority) == ("X25519MLKEM768", RiskLevel.HIGH)
+        # A hybrid is offered too: a legacy-client fallback, PQC-001 at MEDIUM and no HNDL.
+        assert (group.target_algorithm, group.priority) == ("X25519MLKEM768", RiskLevel.MEDIUM)
         assert steps["vault"].target_algorithm == RSA_UNKNOWN_USAGE_TARGET
         assert plan.total_assets == 5
 

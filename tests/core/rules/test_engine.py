@@ -301,11 +301,9 @@ class TestWeakSignatureHash:
             ({"signature_hash": "sha1", "signature_algorithm": "sha1WithRSAEncryption"}, "HIGH"),
             ({"signature_hash": None, "signature_algorithm": "ecdsa-with-SHA1"}, "HIGH"),
             ({"signature_hash": "SHA-1", "signature_algorithm": "dsa_with_sha1"}, "HIGH"),
-            (
-                {"signature_hash": "sha1", "self_signed": True, "is_ca": True},
-                "MEDIUM",
-            ),
-            ({"signature_hash": "md5", "self_signed": True}, "MEDIUM"),
+            # A root is trusted by being in the store, not by its own signature.
+            ({"signature_hash": "sha1", "self_signed": True, "is_ca": True}, "INFO"),
+            ({"signature_hash": "md5", "self_signed": True}, "INFO"),
         ],
     )
     def test_fires(self, details: dict[str, Any], level: str) -> None:

@@ -10,6 +10,7 @@ from qrap_core.discovery.types import CryptoAsset
 from qrap_core.enums import FindingCategory, RiskLevel, Usage
 from qrap_core.rules.base import FindingDraft
 from qrap_core.scoring import AssetScore, aggregate, overall_risk_for, pqc_readiness
+from qrap_core.scoring.aggregate import BANDS, floored, worst_level
 
 
 def asset(
@@ -109,9 +110,62 @@ class TestAggregate:
             0.0,
         )
 
+    def test_findings_at_or_below_the_models_level_change_nothing(self) -> None:
+        summary = aggregate([asset(), asset()], [draft(RiskLevel.HIGH)], scores(90, 90))
+        assert (summary.risk_score, summary.overall_risk) == (90.0, RiskLevel.CRITICAL)
+        assert (summary.model_risk_score, summary.risk_floor) == (90.0, None)
+
     def test_refuses_scores_that_do_not_match_the_assets(self) -> None:
         with pytest.raises(ValueError, match="2 scores for 1 assets"):
             aggregate([asset()], [], scores(1, 2))
+
+
+class TestWorstFindingFloor:
+    """overall_risk is never below the worst finding's level (DESIGN §6, "one story")."""
+
+    def test_twelve_critical_findings_make_a_critical_server(self) -> None:
+        # The model scores the server's assets HIGH-ish, the rules say CRITICAL twelve times.
+        assets = [asset(), asset(), asset()]
+        findings = [draft(RiskLevel.CRITICAL, i % 3) for i in range(12)]
+        summary = aggregate(assets, findings, scores(75, 60, 40))
+        assert summary.model_risk_score == round(0.6 * 75 + 0.4 * 175 / 3, 1) == 68.3
+        assert (summary.risk_score, summary.overall_risk) == (80.0, RiskLevel.CRITICAL)
+        assert summary.risk_floor is RiskLevel.CRITICAL
+
+    def test_three_high_findings_are_at_least_high(self) -> None:
+        findings = [draft(RiskLevel.HIGH, i) for i in range(3)]
+        summary = aggregate([asset(), asset(), asset()], findings, scores(24, 10, 5))
+        assert (summary.risk_score, summary.overall_risk) == (60.0, RiskLevel.HIGH)
+        assert summary.risk_floor is RiskLevel.HIGH
+
+    @pytest.mark.parametrize(
+        ("level", "score", "overall"),
+        [("CRITICAL", 80.0, "CRITICAL"), ("HIGH", 60.0, "HIGH"), ("MEDIUM", 30.0, "MEDIUM"),
+         ("LOW", 10.0, "LOW")],
+    )  # fmt: skip
+    def test_each_level_raises_a_zero_score_to_its_floor(
+        self, level: str, score: float, overall: str
+    ) -> None:
+        summary = aggregate([asset()], [draft(RiskLevel(level))], scores(0))
+        assert (summary.risk_score, summary.overall_risk) == (score, RiskLevel(overall))
+        # The floor is consistent with the findings' bands and the original thresholds.
+        assert score == BANDS[RiskLevel(level)][0]
+
+    def test_info_findings_raise_nothing(self) -> None:
+        summary = aggregate([asset()], [draft(RiskLevel.INFO)], scores(3))
+        assert (summary.risk_score, summary.overall_risk, summary.risk_floor) == (
+            3.0,
+            RiskLevel.LOW,
+            None,
+        )
+
+    def test_no_findings_no_floor(self) -> None:
+        assert floored(12.5, None) == (12.5, None)
+        assert worst_level([]) is None
+
+    def test_worst_level(self) -> None:
+        levels = [RiskLevel.LOW, RiskLevel.HIGH, RiskLevel.INFO, RiskLevel.MEDIUM]
+        assert worst_level(levels) is RiskLevel.HIGH
 
 
 class TestPqcReadiness:

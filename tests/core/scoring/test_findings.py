@@ -59,7 +59,10 @@ class TestScoreFindings:
         scores = {a["affected_asset"]: a["score"] for a in body["assets"]}
         assert list(scores) == sorted(scores, key=lambda name: -scores[name])
         assert scores["legacy"] >= 80  # DES with a CRITICAL classical finding
-        assert body["risk_score"] == combine_scores([*scores.values(), 0.0, 0.0])
+        # Two clean assets pull the combined score below 80; the CRITICAL findings floor it.
+        assert combine_scores([*scores.values(), 0.0, 0.0]) < 80
+        assert body["risk_score"] == 80.0
+        assert result.overall_risk is RiskLevel.CRITICAL
         assert RiskLevel(body["overall_risk"]) is result.overall_risk
         assert all(a["explanation"] for a in body["assets"])
 
@@ -77,6 +80,23 @@ class TestScoreFindings:
         nothing = score_findings([finding("LOW", "a", "CERTIFICATE_EXPIRY")], 1, model=MODEL,
                                  ctx=CTX)  # fmt: skip
         assert gap.assets[0]["score"] > nothing.assets[0]["score"]
+
+    @pytest.mark.parametrize(
+        ("level", "floor"), [("CRITICAL", 80.0), ("HIGH", 60.0), ("MEDIUM", 30.0), ("LOW", 10.0)]
+    )
+    def test_overall_risk_is_never_below_the_worst_finding(self, level: str, floor: float) -> None:
+        # One finding among many clean assets: the mean alone would call it LOW.
+        result = score_findings(
+            [finding(level, "a", "CERTIFICATE_EXPIRY", "AES-256")], 50, model=MODEL, ctx=CTX
+        )
+        assert result.risk_score >= floor
+        assert result.overall_risk is RiskLevel(level)
+
+    def test_a_score_above_the_floor_is_kept(self) -> None:
+        result = score_findings(
+            [finding("LOW", "legacy", "WEAK_ALGORITHM", "DES")], 1, model=MODEL, ctx=CTX
+        )
+        assert result.risk_score == combine_scores([result.assets[0]["score"]]) > 10
 
     def test_nothing_at_all(self) -> None:
         result = score_findings([], 0, model=MODEL, ctx=CTX)

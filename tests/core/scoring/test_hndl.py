@@ -6,15 +6,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qrap_core.enums import RiskLevel
+from qrap_core.enums import RISK_ORDER, RiskLevel
 from qrap_core.errors import InvalidInput
 from qrap_core.scoring.hndl import (
     THREAT_MODELS,
     HndlResult,
     assess,
+    horizon_year,
     mosca_probability,
     timeline_for,
     urgency_for,
+    urgency_for_probability,
 )
 
 MEDIAN = timeline_for("median")
@@ -53,15 +55,29 @@ class TestAssess:
         assert body["algorithm"] == "RSA-2048"
         assert body["threat_model"] == "median"
         assert (body["migration_time_years"], body["reference_year"]) == (3.0, 2026)
-        assert body["urgency"] == "LOW"
+        assert body["urgency"] == "HIGH"  # a 45 % chance of exposure
 
     def test_rsa_2048_median(self) -> None:
         result = hndl("RSA-2048")
         # The median survey column reaches 50 % about 15 years after December 2024.
         assert result.estimated_break_year == 2040
-        assert result.risk_window_years == 2026 + 10 + 3 - 2040
-        assert (result.is_at_risk, result.urgency) == (False, RiskLevel.LOW)
+        assert result.break_year_basis == "survey-median"
+        # 2026 + 10 + 3 - 2040 = -1: the data expires a year before the median break...
+        assert result.risk_window_years == 0
+        # ...but a 45 % chance of exposure is not "LOW, not at risk".
         assert result.probability_at_risk == pytest.approx(0.4484, abs=1e-4)
+        assert (result.is_at_risk, result.urgency) == (True, RiskLevel.HIGH)
+
+    def test_original_field_types(self) -> None:
+        body = hndl("RSA-2048", 15, 2.5).to_dict()
+        assert type(body["estimated_break_year"]) is int
+        assert type(body["data_shelf_life_years"]) is int
+        assert type(body["risk_window_years"]) is int
+        assert body["data_shelf_life_years"] == 15
+        # 2026 + 15 + 2.5 - 2040 = 3.5, rounded up to whole years.
+        assert body["risk_window_years"] == 4
+        assert type(body["is_at_risk"]) is bool
+        assert body["urgency"] in {level.value for level in RiskLevel}
 
     def test_pessimistic_breaks_earlier_and_raises_the_stakes(self) -> None:
         pessimistic = hndl("RSA-2048", 20, threat_model="pessimistic")
@@ -81,20 +97,33 @@ class TestAssess:
     )
     def test_quantum_safe_algorithms_are_not_at_risk(self, name: str) -> None:
         result = hndl(name, 50, 10)
-        assert result.estimated_break_year is None
+        # Not broken within the survey's horizon: its last year (2024.95 + 30), a sentinel.
+        assert result.estimated_break_year == horizon_year(MEDIAN) == 2055
+        assert result.break_year_basis == "survey-horizon"
+        assert result.risk_window_years == 0  # even though 2026 + 60 is past the horizon
         assert (result.is_at_risk, result.urgency, result.probability_at_risk) == (
             False,
             RiskLevel.LOW,
             0.0,
         )
 
+    def test_no_median_within_the_horizon_dates_the_break_at_its_end(self) -> None:
+        # Seen from 2050 the optimistic column never doubles its remaining probability.
+        result = hndl("RSA-2048", 1, 0, threat_model="optimistic", reference_year=2050)
+        assert result.estimated_break_year == 2055
+        assert result.break_year_basis == "survey-horizon"
+        assert result.risk_window_years == 0
+        assert "horizon" in result.note
+
     @pytest.mark.parametrize("name", ["RSA-512", "DES", "RC4"])
     def test_classically_broken_is_broken_now(self, name: str) -> None:
         result = hndl(name, 10, 0)
         assert result.classically_broken
         assert result.estimated_break_year == 2026
+        assert result.break_year_basis == "broken-now"
         assert result.probability_at_risk == 1.0
-        assert result.urgency is RiskLevel.CRITICAL
+        assert result.risk_window_years == 10
+        assert (result.is_at_risk, result.urgency) == (True, RiskLevel.CRITICAL)
 
     def test_signatures_are_not_harvested(self) -> None:
         result = hndl("ECDSA-P256")
@@ -122,6 +151,50 @@ class TestUrgency:
     )  # fmt: skip
     def test_original_thresholds(self, window: float, level: str) -> None:
         assert urgency_for(window) is RiskLevel(level)
+
+
+class TestUrgencyForProbability:
+    @pytest.mark.parametrize(
+        ("probability", "level"),
+        [(1.0, "CRITICAL"), (0.5, "CRITICAL"), (0.4999, "HIGH"), (0.25, "HIGH"),
+         (0.2499, "MEDIUM"), (0.10, "MEDIUM"), (0.0999, "LOW"), (0.0, "LOW")],
+    )  # fmt: skip
+    def test_thresholds(self, probability: float, level: str) -> None:
+        assert urgency_for_probability(probability) is RiskLevel(level)
+
+
+class TestUrgencyFollowsTheProbability:
+    @pytest.mark.parametrize(
+        ("shelf", "urgency"),
+        [(0, "LOW"), (3, "MEDIUM"), (6, "HIGH"), (10, "HIGH"), (12, "CRITICAL")],
+    )
+    def test_rsa_2048_by_shelf_life(self, shelf: int, urgency: str) -> None:
+        result = hndl("RSA-2048", shelf, 3)
+        assert result.urgency is RiskLevel(urgency)
+        assert result.is_at_risk is (urgency != "LOW")
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        x=st.integers(min_value=0, max_value=100),
+        y=st.floats(min_value=0, max_value=50, allow_nan=False),
+        year=st.integers(min_value=2000, max_value=2100),
+        model=st.sampled_from(THREAT_MODELS),
+        algorithm=st.sampled_from(["RSA-2048", "X25519", "ECDSA-P256", "DES", "AES-128",
+                                   "ML-KEM-768", "SHA-256", "RSA-512"]),
+    )  # fmt: skip
+    def test_answers_agree(self, x: int, y: float, year: int, model: str, algorithm: str) -> None:
+        result = hndl(algorithm, x, y, threat_model=model, reference_year=year)
+        assert isinstance(result.estimated_break_year, int)
+        assert isinstance(result.risk_window_years, int)
+        assert result.risk_window_years >= 0
+        assert result.data_shelf_life_years == x
+        order = RISK_ORDER[result.urgency]
+        assert order <= RISK_ORDER[urgency_for(result.risk_window_years)]
+        assert order <= RISK_ORDER[urgency_for_probability(result.probability_at_risk)]
+        assert result.is_at_risk is (result.urgency is not RiskLevel.LOW)
+        assert result.is_at_risk is (
+            result.probability_at_risk >= 0.10 or result.risk_window_years > 0
+        )
 
 
 years = st.floats(min_value=0, max_value=100, allow_nan=False)

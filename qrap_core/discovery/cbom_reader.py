@@ -1,0 +1,411 @@
+"""Reading a CycloneDX document (1.5 to 1.7) in one streaming pass, and checking it.
+
+The document is read as a stream of JSON events (ijson): each top-level component is built,
+checked and reduced to a small record before the next is read, so memory follows the number
+of crypto components, not the document's size. A document that breaks the rules QRAP relies
+on is refused with the JSON pointer of the first problems
+(``/components/12/cryptoProperties/assetType``).
+
+What the CycloneDX schema allows is not refused: empty names (cbomkit-theia writes
+``"name": ""`` for certificates without a CN) and references that name no ``bom-ref`` (the
+schema does not check references; published documents hold such). A dangling reference is a
+warning kept on the component it belongs to, or on the document; warnings are bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+import ijson
+
+from qrap_core.errors import InvalidInput
+
+MAX_COMPONENTS = 1_000_000
+MAX_PROBLEMS = 20
+# Warnings kept per document and per component; more are counted, not kept.
+MAX_WARNINGS = 100
+MAX_COMPONENT_WARNINGS = 10
+# 1.5 has no cryptographic assets (its SBOMs import with none); 1.7 adds algorithmFamily,
+# ellipticCurve and relatedCryptographicAssets.
+SPEC_VERSIONS = ("1.5", "1.6", "1.7")
+ASSET_TYPES = ("algorithm", "certificate", "protocol", "related-crypto-material")
+PRIMITIVES = (
+    "drbg", "mac", "block-cipher", "stream-cipher", "signature", "hash", "pke", "xof", "kdf",
+    "key-agree", "kem", "ae", "combiner", "other", "unknown",
+)  # fmt: skip
+PROTOCOL_TYPES = ("tls", "ssh", "ipsec", "ike", "sstp", "wpa", "other", "unknown")
+# Where a crypto component names another by bom-ref: (section, key, holds a list).
+_REFERENCES = (
+    ("certificateProperties", "signatureAlgorithmRef", False),
+    ("certificateProperties", "subjectPublicKeyRef", False),
+    ("relatedCryptoMaterialProperties", "algorithmRef", False),
+    ("protocolProperties", "cryptoRefArray", True),
+)
+_RELATED_SECTIONS = (
+    "certificateProperties",
+    "relatedCryptoMaterialProperties",
+    "protocolProperties",
+)
+
+
+class InvalidCbom(InvalidInput):
+    """The document is not a CBOM QRAP can read; ``details`` holds JSON pointers."""
+
+
+@dataclass(slots=True)
+class CbomComponent:
+    """One ``cryptographic-asset`` component, reduced to what the mapping reads."""
+
+    pointer: str  # "/components/3" or "/components/3/components/0"
+    name: str  # may be empty: the schema allows it
+    bom_ref: str | None
+    crypto: dict[str, Any]
+    properties: dict[str, str]
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ParsedCbom:
+    """The crypto components of one document, with what the pass learned about the rest."""
+
+    spec_version: str
+    serial_number: str | None
+    components: list[CbomComponent] = field(default_factory=list)
+    other_components: int = 0
+    dependencies: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # Warnings that belong to no crypto component (a dependency naming nothing).
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    warning_count: int = 0  # every warning, the components' included, kept or not
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[dict[str, str]] = []
+
+    def add(self, pointer: str, message: str) -> None:
+        if len(self.items) < MAX_PROBLEMS:
+            self.items.append({"field": pointer, "pointer": pointer, "message": message})
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            first = self.items[0]
+            more = f" (and {len(self.items) - 1} more)" if len(self.items) > 1 else ""
+            raise InvalidCbom(
+                f"invalid CBOM at {first['pointer']}: {first['message']}{more}",
+                details=self.items,
+            )
+
+
+def read_cbom(stream: BinaryIO) -> ParsedCbom:
+    """Parse and check a CycloneDX 1.5-1.7 JSON document from ``stream`` in one streaming pass.
+
+    Raises InvalidCbom naming where the document is wrong.
+    """
+    problems = _Problems()
+    parsed = ParsedCbom(spec_version="", serial_number=None)
+    refs: dict[str, str] = {}
+    seen_format = False
+    top_level = 0
+    try:
+        events = ijson.parse(stream, use_float=True)
+        first = next(events, None)
+        if first is None or first[1] != "start_map":
+            raise InvalidCbom(
+                "invalid CBOM at /: the document must be a JSON object",
+                details=[{"field": "/", "pointer": "/", "message": "not a JSON object"}],
+            )
+        for prefix, event, value in events:
+            if prefix == "bomFormat":
+                seen_format = True
+                if value != "CycloneDX":
+                    problems.add("/bomFormat", f"must be 'CycloneDX', not {value!r}")
+            elif prefix == "specVersion":
+                parsed.spec_version = str(value)
+                if value not in SPEC_VERSIONS:
+                    problems.add(
+                        "/specVersion", f"must be one of {', '.join(SPEC_VERSIONS)}, not {value!r}"
+                    )
+            elif prefix == "serialNumber" and event == "string":
+                parsed.serial_number = value
+            elif prefix == "metadata.component.bom-ref" and event == "string":
+                refs.setdefault(value, "/metadata/component")
+            elif prefix in ("components", "dependencies") and event not in (
+                "start_array",
+                "end_array",
+            ):
+                problems.add(f"/{prefix}", "must be an array")
+            elif prefix == "components.item":
+                if top_level >= MAX_COMPONENTS:
+                    problems.add("/components", f"more than {MAX_COMPONENTS} components")
+                    break
+                component = _build(event, value, events, prefix)
+                _component(component, f"/components/{top_level}", parsed, refs, problems)
+                top_level += 1
+            elif prefix == "dependencies.item":
+                index = len(parsed.dependencies)
+                _dependency(_build(event, value, events, prefix), index, parsed, problems)
+            elif prefix == "services.item.bom-ref" and event == "string":
+                refs.setdefault(value, "/services")
+    except ijson.JSONError as exc:
+        raise InvalidCbom(
+            f"invalid CBOM at /: not valid JSON ({exc})",
+            details=[{"field": "/", "pointer": "/", "message": f"not valid JSON: {exc}"}],
+        ) from exc
+    if not seen_format:
+        problems.add("/bomFormat", "is required")
+    if not parsed.spec_version:
+        problems.add("/specVersion", "is required")
+    problems.raise_if_any()
+    _check_references(parsed, refs)
+    return parsed
+
+
+def _build(event: str, value: Any, events: Iterator[tuple[str, str, Any]], prefix: str) -> Any:
+    """Build one array item from the event stream (ijson's ObjectBuilder, one item at a time)."""
+    builder = ijson.ObjectBuilder()
+    builder.event(event, value)
+    if event not in ("start_map", "start_array"):
+        return builder.value
+    depth = 1
+    for item_prefix, item_event, item_value in events:
+        builder.event(item_event, item_value)
+        if item_event in ("start_map", "start_array"):
+            depth += 1
+        elif item_event in ("end_map", "end_array"):
+            depth -= 1
+            if depth == 0 and item_prefix == prefix:
+                break
+    return builder.value
+
+
+def _component(
+    data: Any, where: str, parsed: ParsedCbom, refs: dict[str, str], problems: _Problems
+) -> None:
+    """Check one component (and the components nested in it) and keep it if it is crypto."""
+    if not isinstance(data, dict):
+        problems.add(where, "must be an object")
+        return
+    nested = data.get("components")
+    if nested is not None:
+        if not isinstance(nested, list):
+            problems.add(f"{where}/components", "must be an array")
+        else:
+            for number, child in enumerate(nested):
+                _component(child, f"{where}/components/{number}", parsed, refs, problems)
+    bom_ref = data.get("bom-ref")
+    if bom_ref is not None:
+        if not isinstance(bom_ref, str) or not bom_ref:
+            problems.add(f"{where}/bom-ref", "must be a non-empty string")
+            bom_ref = None
+        elif bom_ref in refs and refs[bom_ref] != where:
+            problems.add(f"{where}/bom-ref", f"{bom_ref!r} is already used at {refs[bom_ref]}")
+        else:
+            refs[bom_ref] = where
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        problems.add(f"{where}/type", "is required (a string)")
+        return
+    if kind != "cryptographic-asset":
+        parsed.other_components += 1
+        return
+    name = data.get("name")
+    if not isinstance(name, str):
+        problems.add(f"{where}/name", "is required (a string, which may be empty)")
+        return
+    crypto = data.get("cryptoProperties")
+    if not isinstance(crypto, dict):
+        problems.add(f"{where}/cryptoProperties", "is required for a cryptographic-asset")
+        return
+    _check_crypto(crypto, f"{where}/cryptoProperties", problems)
+    properties = {}
+    for number, prop in enumerate(data.get("properties") or []):
+        if isinstance(prop, dict) and isinstance(prop.get("name"), str):
+            properties[prop["name"]] = str(prop.get("value", ""))
+        else:
+            problems.add(f"{where}/properties/{number}", "must be an object with a name")
+    parsed.components.append(CbomComponent(where, name.strip(), bom_ref, crypto, properties))
+
+
+def _check_crypto(crypto: dict[str, Any], where: str, problems: _Problems) -> None:
+    asset_type = crypto.get("assetType")
+    if asset_type not in ASSET_TYPES:
+        problems.add(f"{where}/assetType", f"must be one of {', '.join(ASSET_TYPES)}")
+    algorithm = _object(crypto, "algorithmProperties", where, problems)
+    if algorithm is not None:
+        base = f"{where}/algorithmProperties"
+        if "primitive" in algorithm and algorithm["primitive"] not in PRIMITIVES:
+            problems.add(f"{base}/primitive", f"must be one of {', '.join(PRIMITIVES)}")
+        _integer(algorithm, "classicalSecurityLevel", base, problems, 0, 100_000)
+        _integer(algorithm, "nistQuantumSecurityLevel", base, problems, 0, 6)
+        for key in (
+            "parameterSetIdentifier", "curve", "mode", "padding", "algorithmFamily",
+            "ellipticCurve",
+        ):  # fmt: skip
+            _string(algorithm, key, base, problems)
+        functions = algorithm.get("cryptoFunctions")
+        if functions is not None and (
+            not isinstance(functions, list) or not all(isinstance(f, str) for f in functions)
+        ):
+            problems.add(f"{base}/cryptoFunctions", "must be an array of strings")
+    certificate = _object(crypto, "certificateProperties", where, problems)
+    if certificate is not None:
+        base = f"{where}/certificateProperties"
+        for key in ("subjectName", "issuerName", "signatureAlgorithmRef", "subjectPublicKeyRef"):
+            _string(certificate, key, base, problems)
+        for key in ("notValidBefore", "notValidAfter"):
+            if _string(certificate, key, base, problems) and timestamp(certificate[key]) is None:
+                problems.add(f"{base}/{key}", "must be an RFC 3339 date-time")
+    material = _object(crypto, "relatedCryptoMaterialProperties", where, problems)
+    if material is not None:
+        base = f"{where}/relatedCryptoMaterialProperties"
+        _integer(material, "size", base, problems, 0, 1_000_000)
+        for key in ("type", "algorithmRef", "state"):
+            _string(material, key, base, problems)
+    protocol = _object(crypto, "protocolProperties", where, problems)
+    if protocol is not None:
+        base = f"{where}/protocolProperties"
+        if "type" in protocol and protocol["type"] not in PROTOCOL_TYPES:
+            problems.add(f"{base}/type", f"must be one of {', '.join(PROTOCOL_TYPES)}")
+        _string(protocol, "version", base, problems)
+        suites = protocol.get("cipherSuites", [])
+        if not isinstance(suites, list):
+            problems.add(f"{base}/cipherSuites", "must be an array")
+        else:
+            for number, suite in enumerate(suites):
+                if not isinstance(suite, dict):
+                    problems.add(f"{base}/cipherSuites/{number}", "must be an object")
+                else:
+                    _string(suite, "name", f"{base}/cipherSuites/{number}", problems)
+    for section in _RELATED_SECTIONS:
+        value = crypto.get(section)
+        if isinstance(value, dict):
+            _check_related(value.get("relatedCryptographicAssets"), f"{where}/{section}", problems)
+    _string(crypto, "oid", where, problems)
+
+
+def _check_related(related: Any, where: str, problems: _Problems) -> None:
+    """CycloneDX 1.7 ``relatedCryptographicAssets``: ``[{"type": ..., "ref": ...}]``."""
+    if related is None:
+        return
+    base = f"{where}/relatedCryptographicAssets"
+    if not isinstance(related, list):
+        problems.add(base, "must be an array")
+        return
+    for number, item in enumerate(related):
+        if not isinstance(item, dict):
+            problems.add(f"{base}/{number}", "must be an object")
+            continue
+        for key in ("type", "ref"):
+            _string(item, key, f"{base}/{number}", problems)
+
+
+def _object(
+    parent: dict[str, Any], key: str, where: str, problems: _Problems
+) -> dict[str, Any] | None:
+    value = parent.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        problems.add(f"{where}/{key}", "must be an object")
+        return None
+    return value
+
+
+def _string(parent: dict[str, Any], key: str, where: str, problems: _Problems) -> bool:
+    if key not in parent:
+        return False
+    if not isinstance(parent[key], str):
+        problems.add(f"{where}/{key}", "must be a string")
+        return False
+    return True
+
+
+def _integer(
+    parent: dict[str, Any], key: str, where: str, problems: _Problems, low: int, high: int
+) -> None:
+    value = parent.get(key)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        problems.add(f"{where}/{key}", f"must be an integer from {low} to {high}")
+
+
+def _dependency(data: Any, index: int, parsed: ParsedCbom, problems: _Problems) -> None:
+    where = f"/dependencies/{index}"
+    if not isinstance(data, dict) or not isinstance(data.get("ref"), str):
+        problems.add(f"{where}/ref", "is required (a string)")
+        parsed.dependencies[f"#invalid-{index}"] = {}
+        return
+    entry: dict[str, list[str]] = {}
+    for key in ("dependsOn", "provides"):
+        values = data.get(key, [])
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            problems.add(f"{where}/{key}", "must be an array of bom-ref strings")
+            continue
+        entry[key] = list(values)
+    parsed.dependencies[data["ref"]] = entry
+
+
+def _warn(kept: list[dict[str, str]], limit: int, pointer: str, message: str) -> None:
+    if len(kept) < limit:
+        kept.append({"pointer": pointer, "message": message})
+
+
+def _check_references(parsed: ParsedCbom, refs: dict[str, str]) -> None:
+    """Every reference that names no bom-ref becomes a warning: the schema allows them."""
+    crypto = {c.bom_ref: c for c in parsed.components if c.bom_ref}
+
+    def warn(owner: CbomComponent | None, pointer: str, target: str) -> None:
+        parsed.warning_count += 1
+        message = f"{target!r} names no bom-ref in this document"
+        if owner is not None:
+            _warn(owner.warnings, MAX_COMPONENT_WARNINGS, pointer, message)
+        else:
+            _warn(parsed.warnings, MAX_WARNINGS, pointer, message)
+
+    for index, (ref, entry) in enumerate(parsed.dependencies.items()):
+        if ref.startswith("#invalid-"):
+            continue
+        if ref not in refs:
+            warn(None, f"/dependencies/{index}/ref", ref)
+        for key, values in entry.items():
+            for number, target in enumerate(values):
+                if target not in refs:
+                    warn(crypto.get(ref), f"/dependencies/{index}/{key}/{number}", target)
+    for component in parsed.components:
+        base = f"{component.pointer}/cryptoProperties"
+        for section, key, many in _REFERENCES:
+            named = (component.crypto.get(section) or {}).get(key)
+            targets = named if many and isinstance(named, list) else [named]
+            for number, target in enumerate(targets):
+                if isinstance(target, str) and target not in refs:
+                    suffix = f"/{number}" if many else ""
+                    warn(component, f"{base}/{section}/{key}{suffix}", target)
+        suites = (component.crypto.get("protocolProperties") or {}).get("cipherSuites")
+        for number, suite in enumerate(suites if isinstance(suites, list) else []):
+            algorithms = suite.get("algorithms") if isinstance(suite, dict) else None
+            for position, target in enumerate(algorithms if isinstance(algorithms, list) else []):
+                if isinstance(target, str) and target not in refs:
+                    pointer = f"{base}/protocolProperties/cipherSuites/{number}/algorithms"
+                    warn(component, f"{pointer}/{position}", target)
+        for section in _RELATED_SECTIONS:
+            related = (component.crypto.get(section) or {}).get("relatedCryptographicAssets")
+            for number, item in enumerate(related or []):
+                related_ref = item.get("ref") if isinstance(item, dict) else None
+                if isinstance(related_ref, str) and related_ref not in refs:
+                    pointer = f"{base}/{section}/relatedCryptographicAssets/{number}/ref"
+                    warn(component, pointer, related_ref)
+
+
+def timestamp(value: Any) -> datetime | None:
+    """An RFC 3339 date-time as an aware datetime (UTC when it names no zone); else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,52 @@
+"""The table report says what a reader would otherwise miss: unknown algorithms, the floor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+
+from qrap_cli.render import print_report
+
+
+def _report(**summary: Any) -> dict[str, Any]:
+    return {
+        "assessment": {
+            "name": "estate",
+            "status": "COMPLETED",
+            "risk_score": 80.0,
+            "overall_risk": "CRITICAL",
+            "summary": {"total_findings": 1, "critical_findings": 1, **summary},
+        },
+        "targets": [{"target": "estate.cdx.json", "type": "cbom", "status": "ok"}],
+        "findings": [],
+        "unrecognised_algorithms": [
+            {
+                "asset_id": "a",
+                "kind": "algorithm",
+                "name": "x",
+                "location": "l",
+                "algorithm": "FROBNICATE-9",
+            },
+        ],
+        "migration_plan": {"steps": []},
+    }
+
+
+def _printed(report: dict[str, Any]) -> str:
+    console = Console(record=True, width=200)
+    print_report(console, report)
+    return console.export_text()
+
+
+class TestPrintReport:
+    def test_unrecognised_algorithms_are_listed(self) -> None:
+        assert "catalog does not know: FROBNICATE-9" in _printed(_report())
+
+    def test_the_floor_that_raised_the_score_is_stated(self) -> None:
+        text = _printed(_report(model_risk_score=41.5, risk_floor="CRITICAL"))
+        assert "raised from the model's 41.5" in text
+        assert "(CRITICAL)" in text
+
+    def test_no_floor_line_when_the_model_score_stands(self) -> None:
+        assert "raised from" not in _printed(_report(model_risk_score=85.0, risk_floor=None))
