@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export QRAP_DB_HOST ?= 127.0.0.1
 export QRAP_REDIS_URL ?= redis://127.0.0.1:6379/0
+# Each test process takes its own database and one of Redis databases 8-15 (tests/conftest.py).
+TEST_JOBS ?= 2
 
 .DEFAULT_GOAL := help
 
@@ -24,6 +26,9 @@ demo: $(STAMP) ## assess the bundled examples and a local TLS server (embedded S
 
 test: $(STAMP) test-deps reliability-deps ## the whole suite, fault suite included (needs PostgreSQL and Redis on 127.0.0.1)
 	$(BIN)/pytest -q
+
+test-fast: $(STAMP) test-deps ## all but the fault suite and integration tests, TEST_JOBS=2 processes (xdist)
+	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile -m "not reliability and not integration"
 
 test-reliability: $(STAMP) reliability-deps ## the fault suite alone (RELIABILITY.md T1-T13, T19, T20) and its summary
 	$(BIN)/pytest -q -m reliability tests/reliability
@@ -71,4 +76,4 @@ up: $(STAMP) migrate ## API, worker, beat and Flower in the foreground (Ctrl-C s
 clean: ## remove caches (keeps .venv)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache build *.egg-info
 
-.PHONY: help install demo test test-reliability reliability-deps test-deps bench lint fmt migrate migration check up clean
+.PHONY: help install demo test test-fast test-reliability validate-deploy reliability-deps test-deps bench lint fmt migrate migration check up clean

@@ -32,8 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qrap_core.assessment.targets import TlsTarget  # noqa: E402  (path set just above)
 from qrap_core.discovery.registry import DiscoveryContext, analyze_all  # noqa: E402
+from qrap_core.discovery.targets import TlsTarget  # noqa: E402  (path set just above)
 from qrap_core.netpolicy import NetworkPolicy  # noqa: E402
 
 CERTS = ROOT / "qrap_core" / "examples" / "certs"

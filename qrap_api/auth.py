@@ -11,6 +11,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 from joserfc.jwt import JWTClaimsRegistry
+from starlette.requests import HTTPConnection
 
 from qrap_core.audit.service import Actor
 from qrap_core.errors import Unauthorized
@@ -19,6 +20,9 @@ from qrap_core.settings import ApiKeyEntry, Settings
 ROLES = ("viewer", "analyst", "admin")
 _LEEWAY_SECONDS = 30
 _MAX_TOKEN_LENGTH = 8192
+# Who calls when QRAP_AUTH_DISABLED=true (local development only).
+ANONYMOUS_ADMIN = Actor(subject="anonymous", kind="user", role="admin")
+_OUTCOME = "qrap_authentication"  # request state: the Actor, or the Unauthorized raised
 
 
 class Authenticator:
@@ -76,6 +80,35 @@ class Authenticator:
         except ValueError:  # joserfc raises ValueError on some garbage inputs
             raise Unauthorized("invalid token") from None
         return _actor_from_claims(decoded.claims)
+
+
+def authenticate_request(connection: HTTPConnection, authenticator: Authenticator | None) -> Actor:
+    """The caller of this request, or Unauthorized; worked out once per request.
+
+    The idempotency middleware needs the caller before routing (keys are scoped to it) and the
+    route's dependency needs it again: the second call gets the outcome of the first from the
+    request's state, failure included, instead of checking the credentials twice.
+    """
+    state = connection.scope.setdefault("state", {})
+    outcome: Actor | Unauthorized | None = state.get(_OUTCOME)
+    if outcome is None:
+        outcome = _authenticate(connection, authenticator)
+        state[_OUTCOME] = outcome
+    if isinstance(outcome, Unauthorized):
+        raise outcome
+    return outcome
+
+
+def _authenticate(
+    connection: HTTPConnection, authenticator: Authenticator | None
+) -> Actor | Unauthorized:
+    if authenticator is None:
+        return ANONYMOUS_ADMIN
+    headers = connection.headers
+    try:
+        return authenticator.authenticate(headers.get("authorization"), headers.get("x-api-key"))
+    except Unauthorized as exc:
+        return exc
 
 
 def _actor_from_claims(claims: dict[str, Any]) -> Actor:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
 
 from qrap_api import idempotency
-from qrap_api.auth import ROLES, Authenticator
+from qrap_api.auth import ROLES, Authenticator, authenticate_request
 from qrap_core.audit.service import Actor
 from qrap_core.db import Database, Dispatcher, UnitOfWork
 from qrap_core.errors import Forbidden
@@ -42,27 +42,15 @@ def get_uow(request: Request) -> Iterator[UnitOfWork]:
 # scope="function": the commit (and the task send after it) happens before the client hears 2xx.
 Uow = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
 
-_ANONYMOUS_ADMIN = Actor(subject="anonymous", kind="user", role="admin")
-
 
 def get_actor(
     request: Request,
+    # Declared so that the OpenAPI document lists them; authenticate_request reads them.
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Actor:
-    state = get_state(request)
-    request_id = request.scope.get("state", {}).get("request_id")
-    if state.authenticator is None:
-        actor = _ANONYMOUS_ADMIN
-    else:
-        actor = state.authenticator.authenticate(authorization, x_api_key)
-    return Actor(
-        subject=actor.subject,
-        kind=actor.kind,
-        role=actor.role,
-        org_ids=actor.org_ids,
-        request_id=request_id,
-    )
+    actor = authenticate_request(request, get_state(request).authenticator)
+    return replace(actor, request_id=request.scope.get("state", {}).get("request_id"))
 
 
 def require(role: str) -> Callable[[Actor], Actor]:

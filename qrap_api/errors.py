@@ -1,7 +1,12 @@
-"""Map core errors to status codes in one table; render {"error", "code", "details"}."""
+"""Every error answer of the API, in one shape: ``{"error", "code", "details"}``.
+
+Core errors map to status codes (and the headers some need) in one table each; exception
+handlers, middleware and the health check all build their answer with ``error_response``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,11 +24,13 @@ from qrap_core.errors import (
     QrapError,
     Unauthorized,
 )
+from qrap_core.idempotency.service import IdempotencyKeyInFlight, IdempotencyKeyMismatch
 from qrap_core.logging import get_logger
 
 log = get_logger(__name__)
 
 STATUS_BY_ERROR: list[tuple[type[QrapError], int]] = [
+    (IdempotencyKeyMismatch, 422),  # before InvalidInput, its base
     (InvalidInput, 400),
     (Unauthorized, 401),
     (Forbidden, 403),
@@ -32,30 +39,41 @@ STATUS_BY_ERROR: list[tuple[type[QrapError], int]] = [
     (InvalidState, 409),
     (ConfigurationError, 500),
 ]
+# A 401 says how to authenticate (RFC 9110 §11.6.1); a 409 for a key in flight, when to retry.
+HEADERS_BY_ERROR: list[tuple[type[QrapError], dict[str, str]]] = [
+    (Unauthorized, {"WWW-Authenticate": 'Bearer realm="qrap", ApiKey'}),
+    (IdempotencyKeyInFlight, {"Retry-After": "1"}),
+]
 
 
-def error_body(
-    message: str, code: str, details: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    return {"error": message, "code": code, "details": details or []}
+def error_response(
+    status: int,
+    message: str,
+    code: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    extra: Mapping[str, Any] | None = None,
+) -> JSONResponse:
+    """Every error answer of the API: ``{"error", "code", "details"}`` and ``extra`` fields.
+
+    A response is itself an ASGI app, so pure ASGI middleware answers with
+    ``await error_response(...)(scope, receive, send)``.
+    """
+    body = {**(extra or {}), "error": message, "code": code, "details": details or []}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _status_for(exc: QrapError) -> int:
-    for cls, status in STATUS_BY_ERROR:
-        if isinstance(exc, cls):
-            return status
-    return 400
+def response_for(exc: QrapError) -> JSONResponse:
+    """The answer for a core error, from the two tables above."""
+    status = next((s for cls, s in STATUS_BY_ERROR if isinstance(exc, cls)), 400)
+    headers = next((h for cls, h in HEADERS_BY_ERROR if isinstance(exc, cls)), None)
+    return error_response(status, exc.message, type(exc).__name__, exc.details, headers)
 
 
 async def _qrap_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, QrapError)  # noqa: S101  # registered for QrapError only
-    status = _status_for(exc)
-    headers = {"WWW-Authenticate": 'Bearer realm="qrap", ApiKey'} if status == 401 else None
-    return JSONResponse(
-        error_body(exc.message, type(exc).__name__, exc.details),
-        status_code=status,
-        headers=headers,
-    )
+    return response_for(exc)
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -74,27 +92,26 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     details = []
     for error in exc.errors():
         if error.get("type") == "json_invalid":
-            return JSONResponse(error_body("malformed JSON body", "MalformedJSON"), status_code=400)
+            return error_response(400, "malformed JSON body", "MalformedJSON")
         details.append({"field": _field_name(tuple(error.get("loc", ()))), "message": error["msg"]})
     fields = ", ".join(sorted({d["field"] for d in details}))
-    return JSONResponse(
-        error_body(f"invalid request: {fields}", "ValidationError", details), status_code=400
-    )
+    return error_response(400, f"invalid request: {fields}", "ValidationError", details)
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101  # registered for it only
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
-    return JSONResponse(
-        error_body(message.lower() if exc.status_code == 404 else message, "HTTPError"),
-        status_code=exc.status_code,
+    return error_response(
+        exc.status_code,
+        message.lower() if exc.status_code == 404 else message,
+        "HTTPError",
         headers=getattr(exc, "headers", None),
     )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("request.unhandled", path=request.url.path, method=request.method)
-    return JSONResponse(error_body("internal server error", "InternalError"), status_code=500)
+    return error_response(500, "internal server error", "InternalError")
 
 
 def install(app: FastAPI) -> None:

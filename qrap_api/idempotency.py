@@ -1,28 +1,33 @@
-"""Idempotency-Key for every POST (DESIGN §5), as pure ASGI middleware.
+"""Idempotency-Key for every POST (DESIGN §5): the HTTP side of ``qrap_core.idempotency``.
 
-Applies to every POST that carries the header, so routes added later are covered without
-touching them. Keys are scoped to the authenticated principal; a request that fails
-authentication passes through untouched and the route answers 401. The request's unit of work
-marks the key committed together with its effects (``deps.get_uow`` calls ``bind``).
+Pure ASGI middleware rather than a route dependency: it must answer before the route runs (a
+replay, 409, 422), hash the body exactly as it arrived and capture the response to store it,
+and a dependency can do none of these; it also covers every POST, so routes added later need
+nothing. What to do with a request is the service's decision. The caller is authenticated by
+``authenticate_request``, once: the routes' ``get_actor`` reuses the outcome, and a caller who
+fails passes through untouched so the route answers the 401. The request's unit of work marks
+the key committed together with its effects (``deps.get_uow`` calls ``bind``).
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from anyio import to_thread
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qrap_core.db import UnitOfWork
-from qrap_core.errors import QrapError
+from qrap_api.auth import authenticate_request
+from qrap_api.errors import response_for
+from qrap_core.db import Database, UnitOfWork
+from qrap_core.errors import QrapError, Unauthorized
 from qrap_core.idempotency import service as idempotency_service
-from qrap_core.logging import get_logger
 
-log = get_logger(__name__)
+if TYPE_CHECKING:
+    from qrap_api.deps import AppState  # deps imports this module for bind()
 
 HEADER = b"idempotency-key"
 _STATE_KEY = "idempotency_record"
@@ -37,169 +42,135 @@ def bind(request: Request, uow: UnitOfWork) -> None:
         idempotency_service.mark_committing(uow, record_id)
 
 
-async def _send_json(
-    send: Send, status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                *(extra or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
-
-
-def _error(message: str, code: str, field: str | None = None) -> dict[str, Any]:
-    details = [{"field": field, "message": message}] if field else []
-    return {"error": message, "code": code, "details": details}
-
-
 class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        raw_key = next((v for k, v in scope.get("headers", []) if k == HEADER), None)
+        raw_key = _raw_key(scope)
         if raw_key is None:
             await self.app(scope, receive, send)
             return
-        key = raw_key.decode("latin-1").strip()
-        if not 1 <= len(key) <= idempotency_service.MAX_KEY_LENGTH or not key.isprintable():
-            await _send_json(
-                send,
-                400,
-                _error(
-                    "Idempotency-Key must be 1-255 printable characters",
-                    "InvalidIdempotencyKey",
-                    "Idempotency-Key",
-                ),
-            )
-            return
-        state = scope["app"].state.qrap
-        request = Request(scope)
+        state: AppState = scope["app"].state.qrap
         try:
-            if state.authenticator is None:
-                principal = "anonymous"
-            else:
-                actor = state.authenticator.authenticate(
-                    request.headers.get("authorization"), request.headers.get("x-api-key")
-                )
-                principal = idempotency_service.principal_of(actor)
-        except QrapError:
-            await self.app(scope, receive, send)  # the route answers 401
+            key = idempotency_service.check_key(raw_key)
+        except QrapError as exc:
+            await response_for(exc)(scope, receive, send)
             return
-
-        body = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
-
+        try:
+            actor = authenticate_request(HTTPConnection(scope), state.authenticator)
+        except Unauthorized:
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        if body is None:
+            return  # the client went away
         settings = state.settings
-        decision = await to_thread.run_sync(
-            lambda: idempotency_service.begin(
-                state.db,
-                principal=principal,
-                key=key,
-                method="POST",
-                path=scope["path"],
-                fingerprint=idempotency_service.request_hash(
-                    "POST", scope["path"], scope.get("query_string", b""), body
-                ),
-                ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
-                lock=timedelta(seconds=settings.idempotency_lock_seconds),
+        try:
+            decision = await to_thread.run_sync(
+                lambda: idempotency_service.admit(
+                    state.db,
+                    actor,
+                    key,
+                    path=scope["path"],
+                    query=scope.get("query_string", b""),
+                    body=body,
+                    ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+                    lock=timedelta(seconds=settings.idempotency_lock_seconds),
+                )
             )
-        )
-        if decision.action == "mismatch":
-            await _send_json(
-                send,
-                422,
-                _error(
-                    "this Idempotency-Key was used with a different request;"
-                    " use a new key for a new request",
-                    "IdempotencyKeyMismatch",
-                    "Idempotency-Key",
-                ),
-            )
-            return
-        if decision.action == "in_flight":
-            await _send_json(
-                send,
-                409,
-                _error(
-                    "a request with this Idempotency-Key is still being processed; retry later",
-                    "IdempotencyKeyInFlight",
-                    "Idempotency-Key",
-                ),
-                [(b"retry-after", b"1")],
-            )
+        except QrapError as exc:
+            await response_for(exc)(scope, receive, send)
             return
         if decision.action == "replay":
-            await self._replay(send, decision)
+            await _replayed(decision)(scope, receive, send)
             return
-
         assert decision.record_id is not None  # noqa: S101  # "proceed" always carries one
-        record_id = decision.record_id
+        await self._run(scope, _replaying(body, receive), send, state.db, decision.record_id)
+
+    async def _run(
+        self, scope: Scope, receive: Receive, send: Send, db: Database, record_id: uuid.UUID
+    ) -> None:
+        """Run the route under the claimed key, then store its answer or free the key."""
         scope.setdefault("state", {})[_STATE_KEY] = record_id
-        delivered = False
-
-        async def replay_body() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        status = 500
-        headers: dict[str, str] = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                for name, value in message.get("headers", []):
-                    lowered = name.decode("latin-1").lower()
-                    if lowered in _REPLAYED_HEADERS:
-                        headers[lowered] = value.decode("latin-1")
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-            await send(message)
-
+        capture = _Capture(send)
         try:
-            await self.app(scope, replay_body, capture)
+            await self.app(scope, receive, capture)
         except BaseException:
-            await to_thread.run_sync(lambda: idempotency_service.abandon(state.db, record_id))
+            await to_thread.run_sync(lambda: _abandon(db, record_id))
             raise
-        text = b"".join(chunks).decode("utf-8", "replace")
-        await to_thread.run_sync(
-            lambda: idempotency_service.finish(state.db, record_id, status, headers, text)
-        )
+        await to_thread.run_sync(lambda: _finish(db, record_id, capture))
 
-    @staticmethod
-    async def _replay(send: Send, decision: idempotency_service.Decision) -> None:
-        payload = (decision.body or "").encode()
-        headers = [
-            (name.encode("latin-1"), str(value).encode("latin-1"))
-            for name, value in (decision.headers or {}).items()
-        ]
-        headers += [
-            (b"content-length", str(len(payload)).encode()),
-            (b"idempotent-replayed", b"true"),
-        ]
-        await send(
-            {"type": "http.response.start", "status": decision.status or 200, "headers": headers}
-        )
-        await send({"type": "http.response.body", "body": payload})
+
+class _Capture:
+    """Forwards the response to the client and keeps what a replay needs."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status = 500
+        self.headers: dict[str, str] = {}
+        self._chunks: list[bytes] = []
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+            for name, value in message.get("headers", []):
+                lowered = name.decode("latin-1").lower()
+                if lowered in _REPLAYED_HEADERS:
+                    self.headers[lowered] = value.decode("latin-1")
+        elif message["type"] == "http.response.body":
+            self._chunks.append(message.get("body", b""))
+        await self._send(message)
+
+    @property
+    def text(self) -> str:
+        return b"".join(self._chunks).decode("utf-8", "replace")
+
+
+def _raw_key(scope: Scope) -> str | None:
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return None
+    raw = next((v for k, v in scope.get("headers", []) if k == HEADER), None)
+    return None if raw is None else bytes(raw).decode("latin-1")
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole body (the size limit outside has vetted it), or None if the client left."""
+    body: bytes = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            return body
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the route the body this middleware has already read."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _replayed(decision: idempotency_service.Decision) -> Response:
+    headers = {name: str(value) for name, value in (decision.headers or {}).items()}
+    headers["idempotent-replayed"] = "true"
+    return Response((decision.body or "").encode(), decision.status or 200, headers)
+
+
+def _abandon(db: Database, record_id: uuid.UUID) -> None:
+    with db.unit_of_work() as uow:
+        idempotency_service.abandon(uow, record_id)
+
+
+def _finish(db: Database, record_id: uuid.UUID, capture: _Capture) -> None:
+    with db.unit_of_work() as uow:
+        idempotency_service.finish(uow, record_id, capture.status, capture.headers, capture.text)

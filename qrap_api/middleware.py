@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
-from typing import Any
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from qrap_api.errors import error_response
 
 SECURITY_HEADERS = [
     (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
@@ -27,20 +28,8 @@ class _TooLarge(Exception):
     pass
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                *SECURITY_HEADERS,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
+def _too_large(limit: int) -> JSONResponse:
+    return error_response(413, f"request body exceeds {limit} bytes", "PayloadTooLarge")
 
 
 # Document uploads (POST /api/v1/assessments/{id}/artifacts) have their own, larger limit.
@@ -64,16 +53,16 @@ class BodySizeLimit:
         limit = self.max_body_size
         if scope.get("method") == "POST" and _UPLOAD_PATH.match(scope.get("path", "")):
             limit = self.upload_max_size
-        message = {"error": f"request body exceeds {limit} bytes", "code": "PayloadTooLarge"}
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
                     too_big = int(value) > limit
                 except ValueError:
-                    await _send_json(send, 400, {"error": "invalid Content-Length"})
+                    bad = error_response(400, "invalid Content-Length", "InvalidContentLength")
+                    await bad(scope, receive, send)
                     return
                 if too_big:
-                    await _send_json(send, 413, message)
+                    await _too_large(limit)(scope, receive, send)
                     return
         received = 0
         started = False
@@ -97,7 +86,7 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _send_json(send, 413, message)
+                await _too_large(limit)(scope, receive, send)
 
 
 class SecurityHeaders:

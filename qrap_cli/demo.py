@@ -13,7 +13,7 @@ from qrap_cli.demo_server import serve_tls
 from qrap_cli.embedded import EMBEDDED_ALLOW_NETWORKS, EmbeddedRunner
 from qrap_cli.render import print_report
 from qrap_core.assessment.schemas import DataProfile
-from qrap_core.assessment.targets import CertificateTarget, InventoryItem, InventoryTarget, Target
+from qrap_core.discovery.targets import CertificateTarget, InventoryItem, InventoryTarget, Target
 from qrap_core.settings import load_settings
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "qrap_core" / "examples"

@@ -6,17 +6,17 @@ import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from qrap_core import migrate
+from qrap_core.assessment import report as json_report
 from qrap_core.assessment import service as assessment_service
 from qrap_core.assessment.schemas import AssessmentCreate, DataProfile
-from qrap_core.assessment.targets import Target
 from qrap_core.audit.service import Actor
 from qrap_core.db import Database, DeferredTask
+from qrap_core.discovery.targets import Target
 from qrap_core.organization import service as organization_service
 from qrap_core.pipeline import RunExecutor, RunOutcome
-from qrap_core.reports import json_report
+from qrap_core.reports.model import Report
 from qrap_core.settings import Settings
 
 LOCAL_ORGANIZATION = "local"
@@ -46,8 +46,8 @@ class EmbeddedRunner:
         targets: list[Target],
         data_profile: DataProfile,
         on_progress: Callable[[int, int, str], None] | None = None,
-    ) -> tuple[RunOutcome, dict[str, Any]]:
-        """Create an assessment, run it here, and return the outcome and the JSON report."""
+    ) -> tuple[RunOutcome, Report]:
+        """Create an assessment, run it here, and return the outcome and the report."""
         queued: list[DeferredTask] = []
         with self.db.unit_of_work(queued.append) as uow:
             org = organization_service.get_or_create_by_name(uow, self.actor, LOCAL_ORGANIZATION)

@@ -17,23 +17,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from qrap_cli import risk
 from qrap_core.assessment.schemas import DataProfile
-from qrap_core.assessment.targets import (
+from qrap_core.discovery.certificate import (
+    MAX_CERTIFICATE_BYTES,
+    MAX_CERTIFICATES,
+    load_certificates,
+)
+from qrap_core.discovery.targets import (
     CbomTarget,
     CertificateTarget,
     InventoryItem,
     InventoryTarget,
     Target,
 )
-from qrap_core.discovery.certificate import (
-    MAX_CERTIFICATE_BYTES,
-    MAX_CERTIFICATES,
-    load_certificates,
-)
 from qrap_core.enums import RISK_ORDER, RiskLevel
 from qrap_core.errors import QrapError
 from qrap_core.logging import configure as configure_logging
 from qrap_core.reports.formats import FORMATS
 from qrap_core.reports.formats import render as render_export
+from qrap_core.reports.model import Report
 from qrap_core.settings import Settings, load_settings
 
 app = typer.Typer(help="QRAP: find your cryptography, measure its quantum risk, plan PQC.")
@@ -152,7 +153,7 @@ def _cbom(path: Path) -> CbomTarget:
         raise _die(f"{path}: {exc.errors()[0]['msg']}") from None
 
 
-def _emit(console: Console, report: dict[str, Any], output_format: str) -> None:
+def _emit(console: Console, report: Report, output_format: str) -> None:
     """The report on stdout in ``output_format`` (the table goes through rich)."""
     from qrap_cli.render import print_report
 
@@ -271,7 +272,7 @@ def assess(
     _warn_unassessed(report)
     _emit(console, report, output_format)
     if threshold is not None and any(
-        RISK_ORDER[RiskLevel(f["risk_level"])] <= RISK_ORDER[threshold] for f in report["findings"]
+        RISK_ORDER[f.risk_level] <= RISK_ORDER[threshold] for f in report.findings
     ):
         raise typer.Exit(3)
 
@@ -398,18 +399,18 @@ def _assess_remote(
     _warn_unassessed(report)
     _emit(console, report, output_format)
     if threshold is not None and any(
-        RISK_ORDER[RiskLevel(f["risk_level"])] <= RISK_ORDER[threshold] for f in report["findings"]
+        RISK_ORDER[f.risk_level] <= RISK_ORDER[threshold] for f in report.findings
     ):
         raise typer.Exit(3)
 
 
-def _warn_unassessed(report: dict[str, Any]) -> None:
+def _warn_unassessed(report: Report) -> None:
     """One line on stderr when some targets could not be assessed (a partial run)."""
-    failed = [t for t in report.get("targets") or [] if t.get("status") != "ok"]
+    failed = [t for t in report.targets if t.status != "ok"]
     if not failed:
         return
-    total = len(report.get("targets") or [])
-    reasons = "; ".join(f"{t['target']}: {t.get('error') or 'no result'}" for t in failed)
+    total = len(report.targets)
+    reasons = "; ".join(f"{t.target}: {t.error or 'no result'}" for t in failed)
     noun = "target" if total == 1 else "targets"
     err.print(
         f"[yellow]warning:[/yellow] {len(failed)} of {total} {noun} could not be assessed: "

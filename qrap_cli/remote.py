@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from qrap_core.assessment.schemas import DataProfile
-from qrap_core.assessment.targets import Target
+from qrap_core.discovery.targets import Target
 from qrap_core.errors import QrapError
+from qrap_core.reports.model import Report
 
 ProgressCallback = Callable[[int, int, str], None]
 TERMINAL = frozenset({"assessment.completed", "assessment.failed", "assessment.cancelled"})
@@ -162,8 +164,16 @@ class RemoteClient:
             time.sleep(1.0)
         raise RemoteError("timed out waiting for the assessment to finish")
 
-    def report(self, assessment_id: str) -> dict[str, Any]:
-        return self._get(f"/api/v1/assessments/{assessment_id}/report", format="json")
+    def report(self, assessment_id: str) -> Report:
+        body = self._get(f"/api/v1/assessments/{assessment_id}/report", format="json")
+        try:
+            return Report.from_json(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise RemoteError(
+                f"the server sent a report this client cannot read: {where}: {first['msg']}"
+            ) from None
 
 
 def parse_sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
@@ -208,8 +218,8 @@ def assess_remote(
     data_profile: DataProfile,
     on_progress: ProgressCallback | None,
     timeout: float,
-) -> tuple[str, str, dict[str, Any]]:
-    """Submit, wait, fetch: (final status, error or "", JSON report).
+) -> tuple[str, str, Report]:
+    """Submit, wait, fetch: (final status, error or "", the report).
 
     A FAILED run (e.g. no target could be assessed) reports the run's error; the caller
     exits non-zero for any status but COMPLETED.
@@ -226,5 +236,5 @@ def assess_remote(
     final = client.wait(assessment_id, on_progress, time.monotonic() + timeout)
     status = str(final.get("status") or final["type"].split(".")[-1].upper())
     report = client.report(assessment_id)
-    error = final.get("error") or (report.get("assessment") or {}).get("error") or ""
+    error = final.get("error") or report.assessment.error or ""
     return status, str(error), report

@@ -8,6 +8,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from qrap_core.planning.schemas import StepRead
+from qrap_core.reports.model import Report, ReportFinding, ReportTarget
+
 _LEVEL_STYLE = {
     "CRITICAL": "bold red",
     "HIGH": "red",
@@ -33,87 +36,89 @@ def _target_detail(details: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def print_report(console: Console, report: dict[str, Any]) -> None:
-    assessment = report["assessment"]
-    summary = assessment.get("summary") or {}
-    run = report.get("run") or {}
-    risk = assessment.get("overall_risk") or "-"
-    headline = Text()
-    headline.append(assessment["name"], style="bold")
-    headline.append(f"  status {assessment['status']}  risk score ")
-    headline.append(f"{assessment['risk_score']:.1f}", style="bold")
-    headline.append(" (")
-    headline.append(risk, style=_LEVEL_STYLE.get(risk, ""))
-    headline.append(
-        f")  PQC readiness {summary.get('pqc_readiness_percentage', 0):.1f}%"
-        f"  model {run.get('model_version') or '-'}"
-    )
-    console.print(headline)
-    if summary.get("risk_floor"):
+def print_report(console: Console, report: Report) -> None:
+    console.print(_headline(report))
+    summary = report.assessment.summary
+    if summary.risk_floor:
         console.print(
-            f"risk score raised from the model's {summary.get('model_risk_score', 0):.1f} to the"
-            f" floor of the worst findings' level ({summary['risk_floor']})"
+            f"risk score raised from the model's {summary.model_risk_score or 0:.1f} to the"
+            f" floor of the worst findings' level ({summary.risk_floor})"
         )
     console.print(
-        f"findings {summary.get('total_findings', 0)}: "
-        f"{summary.get('critical_findings', 0)} critical, {summary.get('high_findings', 0)} high, "
-        f"{summary.get('medium_findings', 0)} medium, {summary.get('low_findings', 0)} low"
-        f"  | assets {summary.get('assets_scanned', 0)}"
+        f"findings {summary.total_findings}: "
+        f"{summary.critical_findings} critical, {summary.high_findings} high, "
+        f"{summary.medium_findings} medium, {summary.low_findings} low"
+        f"  | assets {summary.assets_scanned}"
     )
-
-    targets = Table(title="Targets", title_justify="left")
-    for column in ("target", "type", "status", "detail"):
-        targets.add_column(column)
-    for target in report["targets"]:
-        details = target.get("details") or {}
-        detail = target.get("error") or _target_detail(details)
-        style = "red" if target["status"] != "ok" else "green"
-        targets.add_row(
-            Text(target["target"]),
-            target["type"],
-            Text(target["status"], style=style),
-            Text(detail),
-        )
-    console.print(targets)
-
-    findings = Table(title="Findings", title_justify="left")
-    for column in ("level", "category", "asset", "finding", "rule", "score"):
-        findings.add_column(column, overflow="fold")
-    for finding in report["findings"]:
-        level = finding["risk_level"]
-        findings.add_row(
-            Text(level, style=_LEVEL_STYLE.get(level, "")),
-            finding["category"],
-            Text(finding["affected_asset"]),
-            Text(finding["title"]),
-            finding["rule_id"],
-            f"{finding['risk_score']:.0f}",
-        )
-    console.print(findings)
-    unknown = report.get("unrecognised_algorithms") or []
+    console.print(_targets(report.targets))
+    console.print(_findings(report.findings))
+    unknown = report.unrecognised_algorithms
     if unknown:
-        names = ", ".join(sorted({str(u["algorithm"] or u["name"]) for u in unknown}))
+        names = ", ".join(sorted({u["algorithm"] or u["name"] for u in unknown}))
         console.print(
             Text(f"{len(unknown)} asset(s) with algorithms the catalog does not know: {names}")
         )
+    if report.migration_plan.steps:
+        console.print(_plan(report.migration_plan.steps))
 
-    plan = report.get("migration_plan") or {}
-    steps = plan.get("steps") or []
-    if steps:
-        table = Table(title="Migration plan", title_justify="left")
-        for column in ("priority", "asset", "from", "to", "effort"):
-            table.add_column(column, overflow="fold")
-        for step in steps:
-            table.add_row(
-                *(
-                    Text(str(step[key]))
-                    for key in (
-                        "priority",
-                        "asset",
-                        "current_algorithm",
-                        "target_algorithm",
-                        "estimated_effort",
-                    )
-                )
-            )
-        console.print(table)
+
+def _headline(report: Report) -> Text:
+    assessment = report.assessment
+    risk = assessment.overall_risk or "-"
+    model = report.run.model_version if report.run else None
+    headline = Text()
+    headline.append(assessment.name, style="bold")
+    headline.append(f"  status {assessment.status}  risk score ")
+    headline.append(f"{assessment.risk_score:.1f}", style="bold")
+    headline.append(" (")
+    headline.append(risk, style=_LEVEL_STYLE.get(risk, ""))
+    headline.append(
+        f")  PQC readiness {assessment.summary.pqc_readiness_percentage:.1f}%  model {model or '-'}"
+    )
+    return headline
+
+
+def _targets(targets: list[ReportTarget]) -> Table:
+    table = Table(title="Targets", title_justify="left")
+    for column in ("target", "type", "status", "detail"):
+        table.add_column(column)
+    for target in targets:
+        detail = target.error or _target_detail(target.details or {})
+        style = "red" if target.status != "ok" else "green"
+        table.add_row(
+            Text(target.target), target.type, Text(target.status, style=style), Text(detail)
+        )
+    return table
+
+
+def _findings(findings: list[ReportFinding]) -> Table:
+    table = Table(title="Findings", title_justify="left")
+    for column in ("level", "category", "asset", "finding", "rule", "score"):
+        table.add_column(column, overflow="fold")
+    for finding in findings:
+        level = finding.risk_level
+        table.add_row(
+            Text(level, style=_LEVEL_STYLE.get(level, "")),
+            finding.category,
+            Text(finding.affected_asset),
+            Text(finding.title),
+            finding.rule_id,
+            f"{finding.risk_score:.0f}",
+        )
+    return table
+
+
+def _plan(steps: list[StepRead]) -> Table:
+    table = Table(title="Migration plan", title_justify="left")
+    for column in ("priority", "asset", "from", "to", "effort"):
+        table.add_column(column, overflow="fold")
+    for step in steps:
+        cells = (
+            step.priority,
+            step.asset,
+            step.current_algorithm,
+            step.target_algorithm,
+            step.estimated_effort,
+        )
+        table.add_row(*(Text(cell) for cell in cells))
+    return table

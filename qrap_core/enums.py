@@ -53,6 +53,32 @@ class TriageStatus(StrEnum):
     FIXED = "fixed"
 
 
+class ExecutionOutcome(StrEnum):
+    """How one worker's claim of a run ended (``run_executions.outcome``)."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    LOST = "lost"  # the worker found the run cancelled or taken over
+    ABANDONED = "abandoned"  # the worker died; the next claim closed its execution
+
+
+class DeliveryStatus(StrEnum):
+    """Where one webhook message stands (``webhook_deliveries.status``)."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class AttemptOutcome(StrEnum):
+    """One HTTP try of a webhook message (``webhook_attempts.outcome``)."""
+
+    IN_FLIGHT = "in_flight"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 class TargetType(StrEnum):
     TLS = "tls"
     SSH = "ssh"

@@ -9,10 +9,10 @@ ranges (CVE-2024-4032).
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable, Iterable, Sequence
 
-from qrap_core.assessment.targets import is_hostname
 from qrap_core.errors import ConfigurationError, InvalidTarget, TargetNotAllowed
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -64,6 +64,19 @@ _RESTRICTED: tuple[tuple[str, tuple[IPNetwork, ...]], ...] = (
     ),
 )
 _LOOPBACK_V6 = ipaddress.IPv6Address("::1")
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def is_hostname(value: str) -> bool:
+    """RFC 1123 host name (letters, digits, hyphens; dot-separated labels)."""
+    name = value[:-1] if value.endswith(".") else value
+    if not name or len(name) > 253:
+        return False
+    labels = name.split(".")
+    # An all-numeric last label would be a malformed IPv4 address, not a name.
+    if labels[-1].isdigit():
+        return False
+    return all(_LABEL.match(label) for label in labels)
 
 
 def never_probed(host: str) -> str | None:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from qrap_api.deps import Analyst, Page, Uow, Viewer
+from qrap_core.assessment import report as json_report
 from qrap_core.assessment import service as assessment_service
 from qrap_core.assessment.models import Assessment
 from qrap_core.assessment.schemas import AssessmentCreate, AssessmentRead, RunRead
@@ -15,7 +16,6 @@ from qrap_core.enums import AssessmentStatus
 from qrap_core.finding import service as finding_service
 from qrap_core.finding.schemas import CryptoAssetRead
 from qrap_core.reports import formats as export_formats
-from qrap_core.reports import json_report
 from qrap_core.reports.formats import ExportFormat
 from qrap_core.webhook import service as webhook_service
 
@@ -161,7 +161,7 @@ def get_report(
     assessment = assessment_service.get(uow, actor, assessment_id)
     report = json_report.build(uow, assessment)
     if format == "json":
-        return report
+        return report.to_json()
     text, media_type, extension = export_formats.render(report, format)
     filename = f"qrap-{assessment.id}.{extension}"
     disposition = f'inline; filename="{filename}"'

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
-
 import redis
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from qrap_api.deps import get_state
+from qrap_api.errors import error_response
 
 router = APIRouter(tags=["health"])
 
@@ -44,12 +43,14 @@ def _health(request: Request) -> JSONResponse:
         checks[name] = "ok" if problem is None else f"down: {problem}"
         if problem is not None:
             down.append(name)
-    body: dict[str, Any] = {"status": "ok", "service": "qrap-api", "checks": checks}
     if down:
-        body["status"] = "unavailable"
-        body["error"] = f"unavailable: {', '.join(down)}"
-        return JSONResponse(body, status_code=503)
-    return JSONResponse(body)
+        return error_response(
+            503,
+            f"unavailable: {', '.join(down)}",
+            "ServiceUnavailable",
+            extra={"status": "unavailable", "service": "qrap-api", "checks": checks},
+        )
+    return JSONResponse({"status": "ok", "service": "qrap-api", "checks": checks})
 
 
 @router.get("/healthz")

@@ -19,11 +19,11 @@ from sqlalchemy import func, select
 
 from qrap_core.artifact.models import AssessmentArtifact
 from qrap_core.assessment.models import Assessment
-from qrap_core.assessment.targets import CbomTarget
 from qrap_core.audit import service as audit
 from qrap_core.audit.service import Actor
 from qrap_core.db import Database, UnitOfWork
 from qrap_core.discovery.cbom import read_cbom
+from qrap_core.discovery.targets import CbomTarget
 from qrap_core.errors import InvalidInput, NotFound
 
 CHUNK = 1 << 20
@@ -42,7 +42,7 @@ def add_cbom(
     media_type: str,
     stream: BinaryIO,
 ) -> AssessmentArtifact:
-    """Check ``stream`` as a CycloneDX CBOM (1.5 to 1.7), store it, and make it a target of the assessment.
+    """Check ``stream`` as a CycloneDX CBOM (1.5 to 1.7), store it, make it a target.
 
     Raises InvalidCbom (400) naming where the document is wrong.
     """

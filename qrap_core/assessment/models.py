@@ -19,6 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qrap_core.db import Base, JsonType, new_id, utcnow
+from qrap_core.enum_type import enum_type
+from qrap_core.enums import AssessmentStatus, ExecutionOutcome
 
 _STATUS_CHECK = (
     "status IN ('DRAFT','QUEUED','IN_PROGRESS','COMPLETED','FAILED','CANCELLED','ARCHIVED')"
@@ -38,7 +40,9 @@ class Assessment(Base):
         Uuid, ForeignKey("organizations.id", ondelete="RESTRICT")
     )
     name: Mapped[str] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16), default="DRAFT")
+    status: Mapped[AssessmentStatus] = mapped_column(
+        enum_type(AssessmentStatus, 16), default=AssessmentStatus.DRAFT
+    )
     overall_risk: Mapped[str | None] = mapped_column(String(16))
     risk_score: Mapped[float] = mapped_column(Float, default=0.0)
     # The original API's list of strings, kept verbatim; `targets` holds the typed form.
@@ -83,7 +87,9 @@ class AssessmentRun(Base):
         Uuid, ForeignKey("organizations.id", ondelete="RESTRICT")
     )
     run_number: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="QUEUED")
+    status: Mapped[AssessmentStatus] = mapped_column(
+        enum_type(AssessmentStatus, 16), default=AssessmentStatus.QUEUED
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     lease_owner: Mapped[str | None] = mapped_column(String(255))
@@ -119,4 +125,4 @@ class RunExecution(Base):
     worker: Mapped[str] = mapped_column(String(255))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[ExecutionOutcome | None] = mapped_column(enum_type(ExecutionOutcome, 16))

@@ -1,21 +1,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from qrap_core import schedule as schedule_lib
-from qrap_core.assessment.targets import Target
+from qrap_core.discovery.targets import Target
 from qrap_core.errors import QrapError
 from qrap_core.webhook.schemas import check_webhook_url
 
 
 class DataProfile(BaseModel):
-    """What the protected data is like; drives harvest-now-decrypt-later judgements."""
+    """What the protected data is like; drives harvest-now-decrypt-later judgements.
 
-    model_config = ConfigDict(extra="forbid")
+    Frozen: one profile travels a whole run, from the claim to the scoring model.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     shelf_life_years: float | None = Field(
         default=None, ge=0, le=100, description="how long the data must stay secret"
@@ -25,6 +29,12 @@ class DataProfile(BaseModel):
     )
     sensitivity: Literal["low", "medium", "high", "critical"] | None = None
     exposure: Literal["internal", "partner", "internet"] | None = None
+
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, Any]) -> DataProfile:
+        """The profile an assessments row holds; keys this version does not know are ignored,
+        as they always were, so an older row still runs."""
+        return cls.model_validate({k: v for k, v in stored.items() if k in cls.model_fields})
 
 
 class AssessmentCreate(BaseModel):

@@ -1,33 +1,32 @@
-"""Assessments: create, queue a run, cancel, list. Runs are executed by `qrap_core.pipeline`."""
+"""Assessments: create, queue a run, cancel, list. Runs are executed by `qrap_core.pipeline`;
+the state changes themselves are `lifecycle`'s."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from qrap_core import schedule as schedule_lib
+from qrap_core.assessment import lifecycle
 from qrap_core.assessment.models import Assessment, AssessmentRun
 from qrap_core.assessment.schemas import AssessmentCreate
-from qrap_core.assessment.targets import (
-    CertificateTarget,
-    Target,
-    parse_target_string,
-)
 from qrap_core.audit import service as audit
 from qrap_core.audit.service import Actor
 from qrap_core.db import UnitOfWork, utcnow
 from qrap_core.discovery import certificate
+from qrap_core.discovery.targets import (
+    CertificateTarget,
+    Target,
+    parse_target_string,
+)
 from qrap_core.enums import ACTIVE_STATUSES, AssessmentStatus
 from qrap_core.errors import AssessmentNotFound, Conflict, InvalidInput, InvalidState, QrapError
 from qrap_core.organization import service as organization_service
 from qrap_core.pagination import Page
 from qrap_core.settings import get_settings
 from qrap_core.webhook import service as webhook_service
-
-RUN_TASK = "qrap.assessment.run"
-RUN_QUEUE = "assessments"
 
 
 def resolve_targets(target_assets: list[str], targets: list[Target]) -> list[Target]:
@@ -150,35 +149,18 @@ def start_run(uow: UnitOfWork, actor: Actor, assessment: Assessment) -> Assessme
             "the assessment has no targets to analyze",
             details=[{"field": "target_assets", "message": "empty"}],
         )
-    settings = get_settings()
-    assessment.run_count += 1
-    run = AssessmentRun(
-        assessment_id=assessment.id,
-        organization_id=assessment.organization_id,
-        run_number=assessment.run_count,
-        status=AssessmentStatus.QUEUED,
-        attempts=0,
-        max_attempts=settings.run_max_attempts,
-        progress=0.0,
-        targets_total=0,
-        targets_done=0,
-        target_results=[],
+    run = lifecycle.queue(
+        uow,
+        assessment,
         triggered_by=actor.subject,
-        queued_at=utcnow(),
+        max_attempts=get_settings().run_max_attempts,
+        now=utcnow(),
     )
-    uow.session.add(run)
-    assessment.status = AssessmentStatus.QUEUED
-    assessment.progress = 0.0
-    assessment.error = None
-    assessment.completed_at = None
-    assessment.updated_by = actor.subject
-    uow.session.flush()
     audit.record(
         uow, actor, "assessment.run", "assessment", assessment.id,
         organization_id=assessment.organization_id,
         details={"run_id": str(run.id), "run_number": run.run_number},
     )  # fmt: skip
-    uow.defer(RUN_TASK, queue=RUN_QUEUE, run_id=str(run.id))
     return run
 
 
@@ -189,19 +171,7 @@ def cancel(uow: UnitOfWork, actor: Actor, assessment: Assessment) -> Assessment:
             f"assessment {assessment.id} is {assessment.status}; only QUEUED or IN_PROGRESS"
             " assessments can be cancelled"
         )
-    now = utcnow()
-    uow.session.execute(
-        update(AssessmentRun)
-        .where(
-            AssessmentRun.assessment_id == assessment.id,
-            AssessmentRun.status.in_([s.value for s in ACTIVE_STATUSES]),
-        )
-        .values(status=AssessmentStatus.CANCELLED, completed_at=now, lease_owner=None)
-    )
-    assessment.status = AssessmentStatus.CANCELLED
-    assessment.completed_at = now
-    assessment.updated_by = actor.subject
-    uow.session.flush()
+    lifecycle.cancel(uow, assessment, by=actor.subject, now=utcnow())
     audit.record(
         uow, actor, "assessment.cancel", "assessment", assessment.id,
         organization_id=assessment.organization_id,

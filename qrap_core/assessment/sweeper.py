@@ -13,14 +13,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 
 from qrap_core import schedule
+from qrap_core.assessment import lifecycle
 from qrap_core.assessment import service as assessment_service
 from qrap_core.assessment.models import Assessment, AssessmentRun
-from qrap_core.assessment.service import RUN_QUEUE, RUN_TASK
 from qrap_core.audit.service import Actor
 from qrap_core.db import UnitOfWork, utcnow
 from qrap_core.enums import ACTIVE_STATUSES, AssessmentStatus
 from qrap_core.logging import get_logger
-from qrap_core.pipeline import mark_failed
 
 log = get_logger(__name__)
 SCHEDULER = Actor(subject="qrap-scheduler", kind="system")
@@ -59,13 +58,10 @@ def sweep(uow: UnitOfWork, *, queued_grace_seconds: int, batch: int = 100) -> Sw
         if run.attempts >= run.max_attempts:
             # Nobody may claim it again (the claim checks attempts), so end it here.
             reason = "lease expired" if run.status == AssessmentStatus.IN_PROGRESS else "queued"
-            mark_failed(uow, run, f"gave up after {run.attempts} attempts ({reason})", now)
+            lifecycle.give_up(uow, run, now, reason)
             failed += 1
             continue
-        if run.status == AssessmentStatus.QUEUED:
-            # Restart the grace period so one lost message is re-sent once per period.
-            run.queued_at = now
-        uow.defer(RUN_TASK, queue=RUN_QUEUE, run_id=str(run.id))
+        lifecycle.requeue(uow, run, now)
         requeued += 1
     if requeued or failed:
         log.info("sweep.done", requeued=requeued, failed=failed)

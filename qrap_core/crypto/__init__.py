@@ -1,7 +1,8 @@
 """The algorithm catalog: canonical names, families, security strength, usage, NIST dates.
 
-``names`` parses spellings onto entries, ``suites`` splits TLS cipher suites into entries,
-``policy`` holds replacements and transition dates, ``crqc`` the CRQC timeline.
+``names`` parses spellings onto entries, ``suites`` splits TLS cipher suites into entries
+(and says what is wrong with them), ``protocols`` reads SSL/TLS versions, ``policy`` holds
+replacements and transition dates, ``crqc`` the CRQC timeline.
 """
 
 from qrap_core.crypto.names import (

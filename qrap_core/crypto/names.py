@@ -307,6 +307,13 @@ def _register_curves() -> None:
 
 
 def _register_public_key() -> None:
+    _register_elliptic()
+    _register_edwards()
+    _register_montgomery()
+    _register_broken_hash_signatures()
+
+
+def _register_elliptic() -> None:
     sig, kex = Usage.SIGNATURE, Usage.KEY_ESTABLISHMENT
     _register(
         _entry("ECDSA", "EC", sig, quantum_vulnerable=True),
@@ -337,6 +344,10 @@ def _register_public_key() -> None:
         "id-ecPublicKey",
         "1.2.840.10045.2.1",
     )
+
+
+def _register_edwards() -> None:
+    sig = Usage.SIGNATURE
     _register(_entry("EdDSA", "EdDSA", sig, quantum_vulnerable=True))
     _SIZED["EdDSA"] = {255: "Ed25519", 256: "Ed25519", 448: "Ed448", 456: "Ed448"}
     _register(
@@ -360,6 +371,10 @@ def _register_public_key() -> None:
         "id-Ed448",
         "1.3.101.113",
     )  # fmt: skip
+
+
+def _register_montgomery() -> None:
+    kex = Usage.KEY_ESTABLISHMENT
     _register(
         _entry(
             "X25519", "ECDH", kex, key_size=256, bits=128, quantum_vulnerable=True,
@@ -384,6 +399,10 @@ def _register_public_key() -> None:
         "1.3.101.111",
         "0x001e",
     )  # fmt: skip
+
+
+def _register_broken_hash_signatures() -> None:
+    sig = Usage.SIGNATURE
     # RSA signature schemes with a broken hash keep that hash in their name (the key size
     # still comes from the key); the sound ones are plain RSA signatures (see _NAMED_FF).
     for name, oid in (
@@ -404,6 +423,13 @@ _LEVEL_BITS = {1: 128, 2: 128, 3: 192, 5: 256}
 
 
 def _register_pqc() -> None:
+    _register_fips_203_204()
+    _register_slh_dsa()
+    _register_stateful_hash_signatures()
+    _register_other_pqc()
+
+
+def _register_fips_203_204() -> None:
     kem = Usage.KEY_ESTABLISHMENT
     sig = Usage.SIGNATURE
     # A family named without its parameter set counts at its weakest set (never better).
@@ -430,6 +456,10 @@ def _register_pqc() -> None:
             f"id-ml-dsa-{param}",
             f"2.16.840.1.101.3.4.3.{oid_arc}",
         )  # fmt: skip
+
+
+def _register_slh_dsa() -> None:
+    sig = Usage.SIGNATURE
     _register(_entry("SLH-DSA", "SLH-DSA", sig, pqc=True, level=1), "SPHINCS+")
     oid_arc = 20  # FIPS 205 OIDs run SHA2-128s, -128f, ... SHAKE-256f from arc 20
     for hash_name in ("SHA2", "SHAKE"):
@@ -445,6 +475,10 @@ def _register_pqc() -> None:
                     f"2.16.840.1.101.3.4.3.{oid_arc}",
                 )  # fmt: skip
                 oid_arc += 1
+
+
+def _register_stateful_hash_signatures() -> None:
+    sig = Usage.SIGNATURE
     # Stateful hash-based signatures (SP 800-208): CNSA 2.0's choice for firmware signing.
     # 192-bit hash outputs (M24, _192) are counted at category 3, 256-bit ones at category 5.
     _register(
@@ -476,6 +510,11 @@ def _register_pqc() -> None:
                         pqc=True, level=level, parameter_set=parameter_set,
                     )
                 )  # fmt: skip
+
+
+def _register_other_pqc() -> None:
+    kem = Usage.KEY_ESTABLISHMENT
+    sig = Usage.SIGNATURE
     # FN-DSA (Falcon) is still a draft standard (FIPS 206 ipd): known, post-quantum.
     for param, level in ((512, 1), (1024, 5)):
         _register(
@@ -561,6 +600,12 @@ _CIPHER_LEVEL = {128: 1, 192: 3, 256: 5}
 
 
 def _register_symmetric() -> None:
+    _register_aes()
+    _register_other_ciphers()
+    _register_deprecated_ciphers()
+
+
+def _register_aes() -> None:
     enc = Usage.ENCRYPTION
     _register(_entry("AES", "AES", enc, level=1), "Rijndael")
     _SIZED["AES"] = {128: "AES-128", 192: "AES-192", 256: "AES-256"}
@@ -580,6 +625,10 @@ def _register_symmetric() -> None:
                 *((f"id-aes{size}-wrap", f"aes{size}-wrap") if mode == "KW" else ()),
                 *((oid,) if oid else ()),
             )  # fmt: skip
+
+
+def _register_other_ciphers() -> None:
+    enc = Usage.ENCRYPTION
     # Other 128-bit block ciphers of TLS suites and national standards: sound, same levels.
     for family, sizes, extra in (
         ("Camellia", (128, 192, 256), ()),
@@ -611,6 +660,10 @@ def _register_symmetric() -> None:
             "ChaCha20", "ChaCha20", enc, key_size=256, bits=256, level=5, primitive="stream-cipher"
         )
     )
+
+
+def _register_deprecated_ciphers() -> None:
+    enc = Usage.ENCRYPTION
     # Deprecated ciphers get level 0: they fail classically long before a quantum computer.
     # SP 800-131A Rev. 2: three-key TDEA gives 112 bits and is disallowed for encryption after 2023.
     _register(
@@ -918,6 +971,7 @@ def parse_algorithm(text: str, key_size: int | None = None) -> AlgorithmInfo:
 
 _DIGESTS = {
     "md2": "MD2",
+    "md4": "MD4",
     "md5": "MD5",
     "sha1": "SHA-1",
     **{f"sha{size}": f"SHA-{size}" for size in (224, 256, 384, 512)},
@@ -970,6 +1024,18 @@ _SIGNATURE_OID_DIGESTS = {
 }  # fmt: skip
 
 
+def signature_scheme(text: str) -> tuple[str, str] | None:
+    """(digest, signer) of a hash-and-sign name: "sha1WithRSAEncryption" -> ("SHA-1", "RSA").
+
+    Signers are "RSA", "RSA-PSS", "ECDSA" and "DSA"; None for any other name.
+    """
+    key = normalise(text)
+    match = _HASH_THEN_SIGNER.match(key) or _SIGNER_THEN_HASH.match(key)
+    if match is None:
+        return None
+    return _DIGESTS[match["digest"]], _SIGNERS[match["signer"]]
+
+
 def signed_digest(text: str) -> str | None:
     """The digest a hash-and-sign scheme's name or OID fixes, else None.
 
@@ -980,9 +1046,9 @@ def signed_digest(text: str) -> str | None:
     key = normalise(text)
     if key in _SIGNATURE_OID_DIGESTS:
         return _SIGNATURE_OID_DIGESTS[key]
-    match = _HASH_THEN_SIGNER.match(key) or _SIGNER_THEN_HASH.match(key)
-    if match is not None:
-        return _DIGESTS[match["digest"]]
+    scheme = signature_scheme(text)
+    if scheme is not None:
+        return scheme[0]
     jwa = _JWA_SIGNATURE.match(key)
     return f"SHA-{jwa['bits']}" if jwa is not None else None
 
@@ -993,7 +1059,7 @@ def _hash_and_sign(key: str, key_size: int | None) -> AlgorithmInfo | None:
     if match is None:
         return None
     digest, signer = _DIGESTS[match["digest"]], _SIGNERS[match["signer"]]
-    if digest == "MD2" or (digest == "MD5" and signer != "RSA"):
+    if digest in ("MD2", "MD4") or (digest == "MD5" and signer != "RSA"):
         return None  # no catalog entry: unknown rather than a sound-looking scheme
     # The broken hashes keep schemes of their own; sound ones leave the key to decide.
     if signer in ("RSA", "RSA-PSS"):

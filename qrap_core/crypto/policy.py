@@ -71,8 +71,11 @@ SP800_131A_TDEA_DISALLOWED_AFTER = date(2023, 12, 31)
 RFC7465_RC4_PROHIBITED = date(2015, 2, 28)
 SP800_52_TLS13_BY = date(2024, 1, 1)
 SHA1_RETIRED_AFTER = date(2030, 12, 31)
-_LEGACY_FAMILIES = frozenset({"DES", "RC2", "RC4", "MD4", "MD5"})
-_SMALL_BLOCK_FAMILIES = frozenset({"3DES", "IDEA", "Blowfish", "CAST5"})
+# Catalog families the classical transitions retired: broken ciphers and hashes, and 64-bit
+# block ciphers (Sweet32). The suite parser's flawed ciphers (``suites.CIPHER_FLAWS``) are
+# among them.
+BROKEN_FAMILIES = frozenset({"DES", "RC2", "RC4", "MD4", "MD5"})
+SMALL_BLOCK_FAMILIES = frozenset({"3DES", "IDEA", "Blowfish", "CAST5"})
 
 # Pre-standard drafts and the FIPS algorithms that replaced them.
 STANDARD_SUCCESSOR: dict[str, str] = {
@@ -136,6 +139,20 @@ def ir8547_dates(info: AlgorithmInfo) -> dict[str, date | None]:
     }
 
 
+def retired_after(family: str, *, tls: bool = False) -> date | None:
+    """When a broken or 64-bit-block cipher or hash family was retired; None for others.
+
+    RC4 in TLS: RFC 7465's prohibition (2015), later than SP 800-131A's date for RC4 at large.
+    """
+    if tls and family == "RC4":
+        return RFC7465_RC4_PROHIBITED
+    if family in BROKEN_FAMILIES:
+        return SP800_131A_LEGACY_DISALLOWED_AFTER
+    if family in SMALL_BLOCK_FAMILIES:
+        return SP800_131A_TDEA_DISALLOWED_AFTER
+    return None
+
+
 def classical_deadline(info: AlgorithmInfo) -> date | None:
     """When the classical transitions retired ``info``; None when they did not.
 
@@ -145,10 +162,11 @@ def classical_deadline(info: AlgorithmInfo) -> date | None:
     if not info.known:
         return None
     family = info.family or ""
-    if family in _LEGACY_FAMILIES or (info.primitive == "mac" and info.deprecated):
+    retired = retired_after(family)
+    if retired is not None:
+        return retired
+    if info.primitive == "mac" and info.deprecated:
         return SP800_131A_LEGACY_DISALLOWED_AFTER
-    if family in _SMALL_BLOCK_FAMILIES:
-        return SP800_131A_TDEA_DISALLOWED_AFTER
     if family == "SHA-1":
         return SHA1_RETIRED_AFTER
     if info.quantum_vulnerable and info.deprecated:

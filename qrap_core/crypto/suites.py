@@ -5,6 +5,9 @@ A cipher suite is not one algorithm: the parser reads an IANA name
 into its parts, and ``suite_components`` maps each part onto a catalog entry, the way a
 CycloneDX CBOM lists a suite's ``algorithms``. A name whose bulk cipher we cannot read gives
 ``cipher == "?"`` and no components: never a guess.
+
+The parsed suite also says what is wrong with it (``weaknesses``, ``cipher_flaw``): probes,
+rules and the planner read that here rather than keeping lists of their own.
 """
 
 from __future__ import annotations
@@ -12,6 +15,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qrap_core.crypto.names import AlgorithmInfo, parse_algorithm
+
+
+@dataclass(frozen=True, slots=True)
+class CipherFlaw:
+    """What is wrong with a suite's bulk cipher."""
+
+    label: str  # as probes list it among a suite's weaknesses
+    broken: bool  # no confidentiality at all; otherwise weak (keystream biases, 64-bit blocks)
+    reason: str
+
+
+# Keyed by the parser's cipher token, which is also the catalog family of these ciphers.
+CIPHER_FLAWS: dict[str, CipherFlaw] = {
+    "NULL": CipherFlaw("null-cipher", True, "no encryption (NULL cipher)"),
+    "DES": CipherFlaw("des", True, "single DES (56-bit key)"),
+    "RC4": CipherFlaw("rc4", False, "RC4 keystream biases (prohibited by RFC 7465)"),
+    "3DES": CipherFlaw("3des", False, "3DES 64-bit block (Sweet32)"),
+    "IDEA": CipherFlaw("64-bit-block", False, "IDEA 64-bit block (Sweet32)"),
+    "RC2": CipherFlaw("64-bit-block", False, "RC2"),
+}
+# Authenticated ephemeral key exchanges (anonymous (EC)DH is ephemeral too, but unsigned).
+_EPHEMERAL = frozenset({"ECDHE", "DHE", "ECDHEPSK", "DHEPSK"})
+_AEAD_MODES = frozenset({"GCM", "CCM", "POLY1305"})
+# Bulk-cipher bits as OpenSSL reports them: 3DES gives 112 bits of strength, NULL none.
+_EFFECTIVE_BITS = {"NULL": 0, "3DES": 112}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +58,50 @@ class SuiteProfile:
     cipher_bits: int | None = None  # key size of the bulk cipher when the name says it
 
     @property
+    def ephemeral(self) -> bool:
+        """A signed ephemeral (EC)DHE key exchange, PSK-authenticated ones included."""
+        return self.key_exchange in _EPHEMERAL
+
+    @property
     def forward_secrecy(self) -> bool | None:
         if self.tls13:
             return True
         if self.key_exchange is None:
             return None
-        return self.key_exchange in ("ECDHE", "DHE") or self.key_exchange.endswith("DHEPSK")
+        return self.ephemeral or (self.anonymous and self.key_exchange in ("DH", "ECDH"))
+
+    @property
+    def aead(self) -> bool:
+        return self.tls13 or self.mode in _AEAD_MODES
+
+    @property
+    def cipher_flaw(self) -> CipherFlaw | None:
+        return CIPHER_FLAWS.get(self.cipher)
+
+    @property
+    def weak(self) -> bool:
+        """A flawed cipher, EXPORT grade or no authentication: the suite should go."""
+        return self.cipher_flaw is not None or self.export or self.anonymous
+
+    @property
+    def weaknesses(self) -> tuple[str, ...]:
+        """What probes report, most serious first: "null-cipher", "export", "anonymous",
+        the cipher's flaw ("rc4", "3des", "des", "64-bit-block"), "cbc-sha1", "md5-mac"."""
+        flaw = self.cipher_flaw
+        found = ["null-cipher"] if self.cipher == "NULL" else []
+        found += ["export"] if self.export else []
+        found += ["anonymous"] if self.anonymous else []
+        found += [flaw.label] if flaw is not None and self.cipher != "NULL" else []
+        found += ["cbc-sha1"] if self.mode == "CBC" and self.mac == "SHA1" else []
+        found += ["md5-mac"] if self.mac == "MD5" else []
+        return tuple(found)
+
+    @property
+    def effective_bits(self) -> int | None:
+        """The bulk cipher's key bits as OpenSSL counts them (EXPORT 40, 3DES 112, NULL 0)."""
+        if self.export:
+            return 40
+        return _EFFECTIVE_BITS.get(self.cipher, self.cipher_bits)
 
 
 _OPENSSL_KEX = {
@@ -79,6 +145,8 @@ def _parse_iana(name: str, body: str) -> SuiteProfile:
     kex = kex_tokens[0]
     if kex in ("ECDHE", "DHE", "RSA") and len(kex_tokens) > 1 and kex_tokens[1] == "PSK":
         kex = f"{kex}PSK"
+    elif kex == "PSK" and kex_tokens[1:] == ["DHE"]:
+        kex = "DHEPSK"  # RFC 6655 spells DHE_PSK "PSK_DHE" in its CCM_8 suites
     auth = _iana_authentication(kex_tokens, anonymous)
     cipher, mode = _cipher_and_mode(tokens)
     return SuiteProfile(

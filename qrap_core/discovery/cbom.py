@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
-from qrap_core.assessment.targets import CbomTarget
 from qrap_core.crypto import AlgorithmInfo, parse_algorithm, parse_cbom_algorithm
 from qrap_core.crypto.names import primitive_usage, signed_digest
 from qrap_core.discovery.cbom_reader import (
@@ -41,9 +40,11 @@ from qrap_core.discovery.cbom_reader import (
     CbomComponent,
     InvalidCbom,
     ParsedCbom,
+    check_document,
     read_cbom,
     timestamp,
 )
+from qrap_core.discovery.targets import CbomTarget
 from qrap_core.discovery.types import AssetKind, CryptoAsset, TargetResult
 from qrap_core.enums import Usage
 from qrap_core.errors import InvalidInput
@@ -672,14 +673,6 @@ def analyze(
         if parsed.spec_version == "1.5":
             details["note"] += ": CycloneDX 1.5 has none, CBOMs start at 1.6"
     return TargetResult(target=label, type="cbom", status="ok", assets=assets, details=details)
-
-
-def check_document(document: dict[str, Any]) -> None:
-    """Raise ValueError (for pydantic) naming where an inline document is wrong."""
-    try:
-        read_cbom(io.BytesIO(json.dumps(document).encode()))
-    except InvalidCbom as exc:
-        raise ValueError(exc.message) from None
 
 
 def load_target(target: CbomTarget, artifacts: ArtifactSource | None) -> ParsedCbom:

@@ -14,6 +14,8 @@ warning kept on the component it belongs to, or on the document; warnings are bo
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -161,6 +163,14 @@ def read_cbom(stream: BinaryIO) -> ParsedCbom:
     problems.raise_if_any()
     _check_references(parsed, refs)
     return parsed
+
+
+def check_document(document: dict[str, Any]) -> None:
+    """Raise ValueError (for pydantic) naming where an inline document is wrong."""
+    try:
+        read_cbom(io.BytesIO(json.dumps(document).encode()))
+    except InvalidCbom as exc:
+        raise ValueError(exc.message) from None
 
 
 def _build(event: str, value: Any, events: Iterator[tuple[str, str, Any]], prefix: str) -> Any:

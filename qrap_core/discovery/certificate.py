@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
-from qrap_core.assessment.targets import CertificateTarget
+from qrap_core.discovery.targets import CertificateTarget
 from qrap_core.discovery.types import CryptoAsset, TargetResult
 from qrap_core.enums import Usage
 from qrap_core.errors import InvalidCertificate

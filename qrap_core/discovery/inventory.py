@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from qrap_core.assessment.targets import InventoryItem, InventoryTarget
 from qrap_core.crypto import AlgorithmInfo, normalise, parse_algorithm
+from qrap_core.discovery.targets import InventoryItem, InventoryTarget
 from qrap_core.discovery.types import CryptoAsset, TargetResult
 from qrap_core.enums import Usage
 

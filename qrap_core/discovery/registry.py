@@ -17,7 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from qrap_core.assessment.targets import (
+from qrap_core.discovery import cbom, certificate, inventory, ssh, tls
+from qrap_core.discovery.cbom import ArtifactSource
+from qrap_core.discovery.targets import (
     CbomTarget,
     CertificateTarget,
     InventoryTarget,
@@ -25,8 +27,6 @@ from qrap_core.assessment.targets import (
     Target,
     TlsTarget,
 )
-from qrap_core.discovery import cbom, certificate, inventory, ssh, tls
-from qrap_core.discovery.cbom import ArtifactSource
 from qrap_core.discovery.types import TargetResult
 from qrap_core.logging import get_logger
 from qrap_core.netpolicy import NetworkPolicy

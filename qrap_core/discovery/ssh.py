@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 import paramiko
 
-from qrap_core.assessment.targets import SshTarget
 from qrap_core.crypto import parse_algorithm
+from qrap_core.discovery.targets import SshTarget
 from qrap_core.discovery.types import CryptoAsset, TargetResult
 from qrap_core.enums import Usage
 from qrap_core.errors import InvalidTarget, TargetNotAllowed

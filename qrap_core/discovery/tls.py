@@ -27,7 +27,7 @@ import contextlib
 import functools
 import ipaddress
 import ssl
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -36,8 +36,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from OpenSSL import SSL
 
-from qrap_core.assessment.targets import TlsTarget, is_hostname
+from qrap_core.crypto.protocols import SSL3, TLS13, WIRE_CODES, normalise_protocol
+from qrap_core.crypto.suites import parse_cipher_suite
 from qrap_core.discovery.certificate import certificate_assets
+from qrap_core.discovery.targets import TlsTarget
 from qrap_core.discovery.tls_hello import (
     GROUPS,
     GROUPS_BY_CODE,
@@ -54,11 +56,13 @@ from qrap_core.discovery.tls_suites import CIPHER_SUITES, LEGACY_SUITES, TLS13_S
 from qrap_core.discovery.types import CryptoAsset, TargetResult
 from qrap_core.enums import Usage
 from qrap_core.errors import InvalidTarget, TargetNotAllowed
-from qrap_core.netpolicy import NetworkPolicy, ResolutionError
+from qrap_core.netpolicy import NetworkPolicy, ResolutionError, is_hostname
 
 Status = Literal["accepted", "rejected", "not_tested"]
 KexVerdict = Literal["pq-only", "hybrid-pq", "legacy-pq-draft", "classical-only", "not-tested"]
-VERSIONS = ("SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+# Every version a raw hello can offer, oldest first.
+VERSIONS: tuple[str, ...] = tuple(WIRE_CODES)
+_PRE_TLS13 = VERSIONS[: VERSIONS.index(TLS13)]
 # Connections one endpoint may have open at once: enough to finish quickly, few enough that a
 # production server does not see a flood.
 PER_TARGET_CONNECTIONS = 6
@@ -155,15 +159,9 @@ async def probe_async(
     sni = target.sni or (None if _is_ip(target.host) else target.host)
     if sni is not None and not is_hostname(sni):
         return TargetResult.failed(label, "tls", f"SNI {sni!r} is not a host name")
-    try:
-        if _is_ip(target.host):
-            address = policy.resolve(target.host, target.port)
-        else:
-            address = await asyncio.to_thread(policy.resolve, target.host, target.port)
-    except (TargetNotAllowed, InvalidTarget) as exc:
-        return TargetResult.failed(label, "tls", exc.message)
-    except ResolutionError as exc:
-        return TargetResult.failed(label, "tls", str(exc))
+    address = await _resolve(target, policy)
+    if isinstance(address, TargetResult):
+        return address
     shared = limit or asyncio.Semaphore(DEFAULT_CONCURRENCY)
     dialer = _TargetDialer(Dialer(address, target.port, timeout, shared))
 
@@ -185,34 +183,16 @@ async def probe_async(
         return TargetResult.failed(
             label, "tls", f"TLS handshake failed on every version: {default_error}"
         )
-    jobs: list[Awaitable[None]] = []
-    if enumerate_suites:
-        jobs += [_enumerate_suites(dialer, sni, v, found) for v in accepted_versions]
-    else:
-        for version in accepted_versions:
-            reply = found.first_reply.get(version)
-            found.suites[version] = [reply.cipher_suite] if reply and reply.cipher_suite else []
-    await asyncio.gather(*jobs)
+    await _probe_suites(dialer, sni, found, accepted_versions, enumerate_suites=enumerate_suites)
     if test_groups:
         await _probe_groups(dialer, sni, found)
     else:
         found.groups = {g.name: "not_tested" for g in GROUPS}
         found.group_notes = dict.fromkeys(found.groups, "group tests were not requested")
-    negotiated = default or _negotiated_from_raw(found, accepted_versions)
-    if negotiated.group is not None:
-        known = GROUPS_BY_NAME.get(_group_key(negotiated.group))
-        if known is not None:
-            found.groups[known.name] = "accepted"
-            found.group_notes.pop(known.name, None)
-    if not negotiated.chain:
-        negotiated = replace(negotiated, chain=_raw_chain(found))
-    if negotiated.dh_bits is None and negotiated.cipher in _SUITE_CODES:
-        # The library does not say the DHE group's size; the raw hello for that suite did.
-        negotiated = replace(negotiated, dh_bits=found.dh_bits.get(_SUITE_CODES[negotiated.cipher]))
-    chain = negotiated.chain
+    negotiated = _negotiated(default, found, accepted_versions)
     verdict = key_exchange_verdict(found.groups, found.versions)
     assets = _assets(negotiated, found, verdict, location=label, library=default is not None)
-    assets.extend(certificate_assets(chain, location=label, now=now))
+    assets.extend(certificate_assets(negotiated.chain, location=label, now=now))
     return TargetResult(
         target=label,
         type="tls",
@@ -233,6 +213,53 @@ async def probe_async(
             **({"notes": _notes(found)} if _notes(found) else {}),
         },
     )
+
+
+async def _resolve(target: TlsTarget, policy: NetworkPolicy) -> str | TargetResult:
+    """The vetted address to dial, or the target's failure."""
+    try:
+        if _is_ip(target.host):
+            return policy.resolve(target.host, target.port)
+        return await asyncio.to_thread(policy.resolve, target.host, target.port)
+    except (TargetNotAllowed, InvalidTarget) as exc:
+        return TargetResult.failed(target.label(), "tls", exc.message)
+    except ResolutionError as exc:
+        return TargetResult.failed(target.label(), "tls", str(exc))
+
+
+async def _probe_suites(
+    dialer: _TargetDialer,
+    sni: str | None,
+    found: _Findings,
+    accepted_versions: list[str],
+    *,
+    enumerate_suites: bool,
+) -> None:
+    """Every accepted suite per accepted version, or only the first reply's when not asked."""
+    if enumerate_suites:
+        await asyncio.gather(*(_enumerate_suites(dialer, sni, v, found) for v in accepted_versions))
+        return
+    for version in accepted_versions:
+        reply = found.first_reply.get(version)
+        found.suites[version] = [reply.cipher_suite] if reply and reply.cipher_suite else []
+
+
+def _negotiated(
+    default: _Handshake | None, found: _Findings, accepted_versions: list[str]
+) -> _Handshake:
+    """The library's handshake, completed with what the raw hellos learned (or built from them)."""
+    negotiated = default or _negotiated_from_raw(found, accepted_versions)
+    if negotiated.group is not None:
+        known = GROUPS_BY_NAME.get(_group_key(negotiated.group))
+        if known is not None:
+            found.groups[known.name] = "accepted"
+            found.group_notes.pop(known.name, None)
+    if not negotiated.chain:
+        negotiated = replace(negotiated, chain=_raw_chain(found))
+    if negotiated.dh_bits is None and negotiated.cipher in _SUITE_CODES:
+        # The library does not say the DHE group's size; the raw hello for that suite did.
+        negotiated = replace(negotiated, dh_bits=found.dh_bits.get(_SUITE_CODES[negotiated.cipher]))
+    return negotiated
 
 
 @dataclass(slots=True)
@@ -261,7 +288,7 @@ async def _hello(
 
 
 def _version_hello(version: str, suites: Sequence[int], sni: str | None) -> bytes:
-    if version == "TLSv1.3":
+    if version == TLS13:
         # No key share: the server answers with a HelloRetryRequest that already names the
         # version and suite, and spends no signature on a handshake we abandon anyway.
         groups = [g.code for g in GROUPS if g.kind == "classical"]
@@ -271,9 +298,9 @@ def _version_hello(version: str, suites: Sequence[int], sni: str | None) -> byte
 
 async def _probe_versions(dialer: _TargetDialer, sni: str | None, found: _Findings) -> None:
     async def one(version: str) -> None:
-        offer = TLS13_SUITES if version == "TLSv1.3" else LEGACY_SUITES
+        offer = TLS13_SUITES if version == TLS13 else LEGACY_SUITES
         reply = await _hello(
-            dialer, _version_hello(version, offer, sni), want_certificate=version != "TLSv1.3"
+            dialer, _version_hello(version, offer, sni), want_certificate=version != TLS13
         )
         if reply.answered and reply.version == version:
             found.versions[version] = "accepted"
@@ -301,7 +328,7 @@ async def _probe_versions(dialer: _TargetDialer, sni: str | None, found: _Findin
 async def _enumerate_suites(
     dialer: _TargetDialer, sni: str | None, version: str, found: _Findings
 ) -> None:
-    offer = list(TLS13_SUITES if version == "TLSv1.3" else LEGACY_SUITES)
+    offer = list(TLS13_SUITES if version == TLS13 else LEGACY_SUITES)
     chosen: list[int] = []
     first = found.first_reply.get(version)
     if first is not None and first.cipher_suite in offer:
@@ -309,7 +336,7 @@ async def _enumerate_suites(
         offer.remove(first.cipher_suite)
     while offer:
         reply = await _hello(
-            dialer, _version_hello(version, offer, sni), want_certificate=version != "TLSv1.3"
+            dialer, _version_hello(version, offer, sni), want_certificate=version != TLS13
         )
         suite = reply.cipher_suite
         if not (reply.answered and reply.version == version) or suite is None or suite not in offer:
@@ -325,11 +352,12 @@ async def _enumerate_suites(
 
 
 async def _probe_groups(dialer: _TargetDialer, sni: str | None, found: _Findings) -> None:
-    tls13 = found.versions.get("TLSv1.3")
+    tls13 = found.versions.get(TLS13)
     if tls13 == "accepted":
         await asyncio.gather(*(_probe_group_tls13(dialer, sni, g, found) for g in GROUPS))
         return
-    legacy = [v for v in VERSIONS[1:4] if found.versions.get(v) == "accepted"]
+    # SSLv3 hellos carry no supported_groups extension: no group can be offered there.
+    legacy = [v for v in _PRE_TLS13 if v != SSL3 and found.versions.get(v) == "accepted"]
     for group in GROUPS:
         if tls13 == "rejected" and not group.tls12:
             # Hybrid and ML-KEM groups exist only in TLS 1.3, which this server refuses.
@@ -361,8 +389,8 @@ async def _probe_groups(dialer: _TargetDialer, sni: str | None, found: _Findings
 async def _probe_group_tls13(
     dialer: _TargetDialer, sni: str | None, group: Group, found: _Findings
 ) -> None:
-    hello = client_hello("TLSv1.3", TLS13_SUITES, sni=sni, groups=[group.code], key_shares=[])
-    _record_group(group, await _hello(dialer, hello), found, "TLSv1.3")
+    hello = client_hello(TLS13, TLS13_SUITES, sni=sni, groups=[group.code], key_shares=[])
+    _record_group(group, await _hello(dialer, hello), found, TLS13)
 
 
 async def _probe_group_tls12(
@@ -410,7 +438,7 @@ def key_exchange_verdict(groups: dict[str, Status], versions: dict[str, Status])
 
     hybrid, pure, draft = accepted("hybrid"), accepted("pq"), accepted("legacy-pq-draft")
     classical = accepted("classical")
-    legacy_versions = [v for v in VERSIONS[:4] if versions.get(v) == "accepted"]
+    legacy_versions = [v for v in _PRE_TLS13 if versions.get(v) == "accepted"]
     fallback = bool(classical or legacy_versions)
     pq_statuses = [s for k in ("hybrid", "pq") for s in by_kind.get(k, {}).values()]
     verdict: KexVerdict
@@ -457,7 +485,7 @@ async def _full_handshake(dialer: _TargetDialer, sni: str | None) -> _Handshake:
             async with asyncio.timeout(endpoint.timeout):
                 await _drive(conn, reader, writer)
             handshake = _Handshake(
-                version=_normalize_version(conn.get_protocol_version_name()),
+                version=_version_name(conn.get_protocol_version_name()),
                 cipher=_standard_cipher_name(conn.get_cipher_name() or "unknown"),
                 bits=conn.get_cipher_bits(),
                 group=conn.get_group_name(),
@@ -535,7 +563,7 @@ def _negotiated_from_raw(found: _Findings, accepted: list[str]) -> _Handshake:
     return _Handshake(
         version=version,
         cipher=suite_name(code) if code is not None else "unknown",
-        bits=_suite_bits(suite_name(code)) if code is not None else None,
+        bits=parse_cipher_suite(suite_name(code)).effective_bits if code is not None else None,
         group=group.name if group else None,
         dh_bits=found.dh_bits.get(code) if code is not None else None,
     )
@@ -597,17 +625,19 @@ def _suite_assets(negotiated: _Handshake, found: _Findings, *, location: str) ->
     assets = []
     for name in order:
         suite = suites[name]
-        profile = classify_suite(name, tls13=suite.versions[0] == "TLSv1.3")
+        profile = parse_cipher_suite(name)
+        # A suite negotiated in TLS 1.3 is forward-secret and AEAD whatever its name says.
+        tls13 = profile.tls13 or suite.versions[0] == TLS13
         details: dict[str, Any] = {
             "bits": negotiated.bits if name == negotiated.cipher and negotiated.bits else None,
-            "forward_secrecy": profile["forward_secrecy"],
-            "aead": profile["aead"],
-            "weaknesses": profile["weaknesses"],
+            "forward_secrecy": tls13 or profile.forward_secrecy is True,
+            "aead": tls13 or profile.aead,
+            "weaknesses": list(profile.weaknesses),
             "versions": sorted(suite.versions, key=VERSIONS.index),
             "negotiated": name == negotiated.cipher,
         }
         if details["bits"] is None:
-            details["bits"] = _suite_bits(name)
+            details["bits"] = profile.effective_bits
         if suite.dh_bits:
             details["dh_bits"] = suite.dh_bits
         assets.append(
@@ -683,7 +713,7 @@ def _fallback_asset(
         name = verdict["classical_groups"][0]
         algorithm, family, size = describe_group(name)
         return _group_asset(algorithm, family, size, name, location, negotiated=False)
-    legacy = [v for v in VERSIONS[:4] if found.versions.get(v) == "accepted"]
+    legacy = [v for v in _PRE_TLS13 if found.versions.get(v) == "accepted"]
     if not legacy:
         return None
     handshake = replace(_negotiated_from_raw(found, legacy), chain=negotiated.chain)
@@ -741,7 +771,7 @@ def _group_asset(
         algorithm=algorithm,
         family=family,
         key_size=size,
-        protocol="TLSv1.3",
+        protocol=TLS13,
         details={
             "group": group,
             "hybrid_pqc": family == "hybrid",
@@ -752,12 +782,13 @@ def _group_asset(
 
 
 def _key_exchange(handshake: _Handshake, *, location: str, negotiated: bool) -> CryptoAsset:
-    cipher = handshake.cipher.upper()
+    suite = parse_cipher_suite(handshake.cipher)
+    kex = suite.key_exchange
     if handshake.group is not None:
         algorithm, family, key_size = describe_group(handshake.group)
-    elif "_DHE_" in cipher or cipher.startswith(("DHE-", "EDH-")) or "_DH_ANON_" in cipher:
+    elif kex in ("DHE", "DHEPSK") or (kex == "DH" and suite.anonymous):
         algorithm, family, key_size = "DH", "DH", handshake.dh_bits
-    elif "_ECDHE_" in cipher or cipher.startswith("ECDHE-"):
+    elif kex in ("ECDHE", "ECDHEPSK"):
         algorithm, family, key_size = "ECDH", "ECDH", None
     else:
         # No ephemeral exchange: the client encrypts the secret to the certificate's RSA key.
@@ -799,61 +830,6 @@ def describe_group(reported: str) -> tuple[str, str, int | None]:
     return reported, ("DH" if upper.startswith("FFDHE") else "ECDH"), None
 
 
-_AEAD_MARKERS = ("_GCM", "_CCM", "CHACHA20_POLY1305")
-
-
-def classify_suite(name: str, *, tls13: bool = False) -> dict[str, Any]:
-    """Forward secrecy, AEAD and the weaknesses a suite's IANA name shows."""
-    upper = name.upper()
-    tls13 = tls13 or (upper.startswith("TLS_") and "_WITH_" not in upper)
-    kex = upper.split("_WITH_")[0] if "_WITH_" in upper else ""
-    weaknesses = []
-    if "_NULL" in upper:
-        weaknesses.append("null-cipher")
-    if "EXPORT" in upper:
-        weaknesses.append("export")
-    if "_ANON_" in upper:
-        weaknesses.append("anonymous")
-    if "RC4" in upper:
-        weaknesses.append("rc4")
-    if "3DES" in upper:
-        weaknesses.append("3des")
-    elif "_DES" in upper:
-        weaknesses.append("des")
-    if ("_RC2_" in upper) or ("_IDEA_" in upper):
-        weaknesses.append("64-bit-block")
-    if "_CBC_" in upper and upper.endswith("_SHA"):
-        weaknesses.append("cbc-sha1")
-    if upper.endswith("_MD5"):
-        weaknesses.append("md5-mac")
-    ephemeral = ("_ECDHE_", "_DHE_", "_DH_ANON_", "_ECDH_ANON_")
-    return {
-        "forward_secrecy": tls13 or any(marker in kex + "_" for marker in ephemeral),
-        "aead": tls13 or any(m in upper for m in _AEAD_MARKERS),
-        "weaknesses": weaknesses,
-    }
-
-
-def _suite_bits(name: str) -> int | None:
-    """The bulk cipher's key bits as OpenSSL counts them (3DES: 112)."""
-    upper = name.upper()
-    for marker, bits in (
-        ("_NULL", 0),
-        ("_40_", 40),
-        ("DES40", 40),
-        ("_DES_CBC", 56),
-        ("3DES", 112),
-        ("CHACHA20", 256),
-        ("_256", 256),
-        ("_128", 128),
-        ("SEED", 128),
-        ("IDEA", 128),
-    ):
-        if marker in upper:
-            return bits
-    return None
-
-
 def _parse_chain(loaders: Any) -> list[x509.Certificate]:
     """Parse what the server sent, skipping certificates cryptography cannot read.
 
@@ -867,8 +843,9 @@ def _parse_chain(loaders: Any) -> list[x509.Certificate]:
     return chain
 
 
-def _normalize_version(name: str) -> str:
-    return "TLSv1.0" if name == "TLSv1" else name
+def _version_name(name: str) -> str:
+    """OpenSSL's name for a version ("TLSv1") as the probes spell it ("TLSv1.0")."""
+    return normalise_protocol(name) or name
 
 
 def _is_ip(host: str) -> bool:
@@ -881,7 +858,6 @@ def _is_ip(host: str) -> bool:
 
 __all__ = [
     "VERSIONS",
-    "classify_suite",
     "describe_group",
     "key_exchange_verdict",
     "probe",

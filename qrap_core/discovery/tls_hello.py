@@ -20,6 +20,7 @@ from typing import Literal
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from qrap_core.crypto.protocols import SSL3, TLS10, TLS12, TLS13, WIRE_CODES, WIRE_NAMES
 from qrap_core.discovery.tls_suites import TLS13_SUITES
 
 HANDSHAKE = 22
@@ -41,15 +42,6 @@ _EXT_KEY_SHARE = 51
 _RENEGOTIATION_SCSV = 0x00FF
 _MAX_RECORD = 18432  # 2^14 plus the largest expansion RFC 5246 allows
 _MAX_READ = 256 * 1024  # a certificate chain bigger than this is not worth waiting for
-
-VERSION_CODES: dict[str, int] = {
-    "SSLv3": 0x0300,
-    "TLSv1.0": 0x0301,
-    "TLSv1.1": 0x0302,
-    "TLSv1.2": 0x0303,
-    "TLSv1.3": 0x0304,
-}
-VERSION_NAMES = {code: name for name, code in VERSION_CODES.items()}
 
 GroupKind = Literal["classical", "hybrid", "pq", "legacy-pq-draft"]
 
@@ -121,16 +113,16 @@ def client_hello(
     HelloRetryRequest naming it. SSLv3 hellos carry no extensions, which SSLv3 servers may
     not parse.
     """
-    code = VERSION_CODES[version]
-    tls13 = code == 0x0304
+    code = WIRE_CODES[version]
+    tls13 = version == TLS13
     body = bytearray()
-    body += struct.pack("!H", 0x0303 if tls13 else code)
+    body += struct.pack("!H", WIRE_CODES[TLS12] if tls13 else code)
     body += os.urandom(32)
     body += b"\x20" + os.urandom(32)  # a session id, as middlebox-compatible clients send
     suite_list = list(suites) + ([] if tls13 else [_RENEGOTIATION_SCSV])
     body += _vec16(_u16s(suite_list))
     body += b"\x01\x00"  # compression: null only
-    if code != 0x0300:
+    if version != SSL3:
         extensions = bytearray()
         if sni:
             name = sni.encode("idna")
@@ -139,7 +131,7 @@ def client_hello(
         extensions += _extension(_EXT_SUPPORTED_GROUPS, _vec16(_u16s(groups)))
         if not tls13:
             extensions += _extension(_EXT_EC_POINT_FORMATS, b"\x01\x00")
-        if code >= 0x0303:
+        if code >= WIRE_CODES[TLS12]:
             extensions += _extension(_EXT_SIGNATURE_ALGORITHMS, _vec16(_u16s(_SIGNATURE_SCHEMES)))
         if tls13:
             extensions += _extension(_EXT_SUPPORTED_VERSIONS, b"\x02\x03\x04")
@@ -149,7 +141,7 @@ def client_hello(
         body += _vec16(bytes(extensions))
     handshake = bytes([1]) + len(body).to_bytes(3, "big") + bytes(body)
     # Record version 0x0301 for every TLS hello, as browsers send: some servers drop others.
-    record_version = 0x0300 if code == 0x0300 else 0x0301
+    record_version = code if version == SSL3 else WIRE_CODES[TLS10]
     return struct.pack("!BHH", HANDSHAKE, record_version, len(handshake)) + handshake
 
 
@@ -271,7 +263,7 @@ class _Parser:
             self.want_certificate
             and reply is not None
             and reply.kind == "server_hello"
-            and reply.version not in (None, "TLSv1.3")
+            and reply.version not in (None, TLS13)
         )
 
 
@@ -298,7 +290,7 @@ def _server_hello(body: bytes) -> ServerReply:
             elif kind == _EXT_KEY_SHARE and len(data) >= 2:
                 group = struct.unpack("!H", data[:2])[0]
     reply_kind: ReplyKind = "hello_retry" if random == HRR_RANDOM else "server_hello"
-    name = VERSION_NAMES.get(version, f"0x{version:04x}")
+    name = WIRE_NAMES.get(version, f"0x{version:04x}")
     return ServerReply(reply_kind, version=name, cipher_suite=suite, group=group)
 
 
@@ -419,7 +411,6 @@ __all__ = [
     "GROUPS_BY_NAME",
     "REFUSALS",
     "TLS13_SUITES",
-    "VERSION_CODES",
     "Dialer",
     "Group",
     "KeyShare",

@@ -3,11 +3,13 @@
 Every suite the system OpenSSL 3.0 knows (``openssl ciphers -V -stdname
 'ALL:COMPLEMENTOFALL:@SECLEVEL=0'``) plus the legacy ones it no longer ships (RC4, DES, EXPORT,
 IDEA, SEED, static DH/ECDH): a probe must be able to *offer* a suite for a server to reveal
-that it still accepts it. Names are the IANA registry's, which ``rules.tls.parse_cipher_suite``
+that it still accepts it. Names are the IANA registry's, which ``crypto.suites.parse_cipher_suite``
 reads. ``tests/core/discovery/test_tls_hello.py`` checks the table against OpenSSL's own.
 """
 
 from __future__ import annotations
+
+from qrap_core.crypto.suites import parse_cipher_suite
 
 TLS13_SUITES = (0x1301, 0x1302, 0x1303, 0x1304, 0x1305)
 
@@ -248,11 +250,9 @@ def _preference(code: int) -> tuple[bool, bool, bool, bool, int]:
     Servers that honour the client's order pick the first suite they share with us, and that
     choice is reported as "negotiated" when no library handshake succeeded.
     """
-    name = CIPHER_SUITES[code]
-    weak = any(w in name for w in ("NULL", "EXPORT", "anon", "RC4", "DES", "RC2", "IDEA", "MD5"))
-    ephemeral = "_ECDHE_" in name or "_DHE_" in name
-    aead = any(m in name for m in ("_GCM", "_CCM", "CHACHA20"))
-    return (weak, not ephemeral, not aead, "_ECDHE_" not in name, code)
+    suite = parse_cipher_suite(CIPHER_SUITES[code])
+    elliptic = suite.key_exchange in ("ECDHE", "ECDHEPSK")
+    return (suite.weak, not suite.ephemeral, not suite.aead, not elliptic, code)
 
 
 # Offered on TLS 1.0-1.2 probes: every pre-1.3 suite. The server chooses; the enumeration

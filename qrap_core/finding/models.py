@@ -20,6 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qrap_core.db import Base, JsonType, new_id, utcnow
+from qrap_core.enum_type import enum_type
+from qrap_core.enums import TriageStatus
 
 
 class CryptoAssetRecord(Base):
@@ -95,7 +97,9 @@ class Finding(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     deadline: Mapped[date | None] = mapped_column(Date)
     references: Mapped[list[str]] = mapped_column(JsonType, default=list)
-    triage_status: Mapped[str] = mapped_column(String(32), default="open")
+    triage_status: Mapped[TriageStatus] = mapped_column(
+        enum_type(TriageStatus, 32), default=TriageStatus.OPEN
+    )
     analyst_risk_level: Mapped[str | None] = mapped_column(String(16))
     analyst_note: Mapped[str | None] = mapped_column(Text)
     fingerprint: Mapped[str] = mapped_column(String(64))

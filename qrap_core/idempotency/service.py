@@ -22,9 +22,47 @@ from sqlalchemy.exc import IntegrityError
 
 from qrap_core.audit.service import Actor
 from qrap_core.db import Database, UnitOfWork, utcnow
+from qrap_core.errors import Conflict, InvalidInput
 from qrap_core.idempotency.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
+FIELD = "Idempotency-Key"  # what the errors' details name: the header the caller must change
+_ATTEMPTS = 3
+
+
+def _about_the_key(message: str) -> list[dict[str, Any]]:
+    return [{"field": FIELD, "message": message}]
+
+
+class InvalidIdempotencyKey(InvalidInput):
+    def __init__(self) -> None:
+        message = f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters"
+        super().__init__(message, details=_about_the_key(message))
+
+
+class IdempotencyKeyMismatch(InvalidInput):
+    """The key was first used with another request (the API answers 422, as the draft asks)."""
+
+    def __init__(self) -> None:
+        message = (
+            "this Idempotency-Key was used with a different request;"
+            " use a new key for a new request"
+        )
+        super().__init__(message, details=_about_the_key(message))
+
+
+class IdempotencyKeyInFlight(Conflict):
+    def __init__(self) -> None:
+        message = "a request with this Idempotency-Key is still being processed; retry later"
+        super().__init__(message, details=_about_the_key(message))
+
+
+def check_key(raw: str) -> str:
+    """The key as stored, or InvalidIdempotencyKey."""
+    key = raw.strip()
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidIdempotencyKey()
+    return key
 
 
 def principal_of(actor: Actor) -> str:
@@ -53,6 +91,47 @@ class Decision:
     body: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    principal: str
+    key: str
+    method: str
+    path: str
+    fingerprint: str
+    ttl: timedelta
+    lock: timedelta
+
+
+def admit(
+    db: Database,
+    actor: Actor,
+    key: str,
+    *,
+    path: str,
+    query: bytes,
+    body: bytes,
+    ttl: timedelta,
+    lock: timedelta,
+) -> Decision:
+    """Begin a POST that carries ``key``: ``proceed`` or ``replay``, else raise
+    IdempotencyKeyMismatch or IdempotencyKeyInFlight."""
+    decision = begin(
+        db,
+        principal=principal_of(actor),
+        key=key,
+        method="POST",
+        path=path,
+        fingerprint=request_hash("POST", path, query, body),
+        ttl=ttl,
+        lock=lock,
+    )
+    if decision.action == "mismatch":
+        raise IdempotencyKeyMismatch()
+    if decision.action == "in_flight":
+        raise IdempotencyKeyInFlight()
+    return decision
+
+
 def begin(
     db: Database,
     *,
@@ -65,78 +144,100 @@ def begin(
     lock: timedelta,
     now: datetime | None = None,
 ) -> Decision:
-    """Claim ``key`` for this request, or say why not. Safe under concurrency."""
-    for _ in range(3):
-        current = now or utcnow()
+    """Claim ``key`` for this request, or say why not. Safe under concurrency.
+
+    Each attempt is a unit of work of its own, committed before the request runs: concurrent
+    retries must see the claim at once, not when the request's own transaction ends.
+    """
+    claim = _Claim(principal, key, method, path[:2048], fingerprint, ttl, lock)
+    for _ in range(_ATTEMPTS):
         with db.unit_of_work() as uow:
-            # No lock on the read: the first request's own transaction may hold this row
-            # (mark_committing), and a retry must answer 409 at once, not wait for it.
-            record = uow.session.scalar(
-                select(IdempotencyRecord).where(
-                    IdempotencyRecord.principal == principal, IdempotencyRecord.key == key
-                )
-            )
-            if record is not None and _aware(record.expires_at) <= current:
-                uow.session.execute(
-                    delete(IdempotencyRecord).where(
-                        IdempotencyRecord.id == record.id,
-                        IdempotencyRecord.expires_at <= current,
-                    )
-                )
-                uow.commit()
-                continue
-            if record is None:
-                record_id = uuid.uuid4()
-                uow.session.add(
-                    IdempotencyRecord(
-                        id=record_id,
-                        principal=principal,
-                        key=key,
-                        method=method,
-                        path=path[:2048],
-                        request_hash=fingerprint,
-                        state="in_flight",
-                        response_headers={},
-                        created_at=current,
-                        locked_until=current + lock,
-                        expires_at=current + ttl,
-                    )
-                )
-                try:
-                    uow.session.flush()
-                except IntegrityError:
-                    # A concurrent first request inserted the key between our read and insert.
-                    uow.rollback()
-                    continue
-                return Decision("proceed", record_id)
-            if record.request_hash != fingerprint:
-                return Decision("mismatch")
-            if record.state == "completed":
-                return Decision(
-                    "replay",
-                    record.id,
-                    record.response_status,
-                    dict(record.response_headers or {}),
-                    record.response_body,
-                )
-            if record.state == "in_flight" and _aware(record.locked_until) <= current:
-                # The first request died before committing anything: this one takes over. The
-                # conditional UPDATE waits for a transaction still holding the row and then
-                # finds it committed, so a slow first request is never run twice.
-                taken = uow.session.execute(
-                    update(IdempotencyRecord)
-                    .where(
-                        IdempotencyRecord.id == record.id,
-                        IdempotencyRecord.state == "in_flight",
-                        IdempotencyRecord.locked_until <= current,
-                    )
-                    .values(locked_until=current + lock)
-                    .execution_options(synchronize_session=False)
-                )
-                if taken.rowcount == 1:  # type: ignore[attr-defined]  # CursorResult
-                    return Decision("proceed", record.id)
-            return Decision("in_flight")
+            decision = _attempt(uow, claim, now or utcnow())
+        if decision is not None:
+            return decision
     return Decision("in_flight")
+
+
+def _attempt(uow: UnitOfWork, claim: _Claim, current: datetime) -> Decision | None:
+    """One try at ``claim``; None when the record changed under us and the caller must retry."""
+    # No lock on the read: the first request's own transaction may hold this row
+    # (mark_committing), and a retry must answer 409 at once, not wait for it.
+    record = uow.session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.principal == claim.principal, IdempotencyRecord.key == claim.key
+        )
+    )
+    if record is None:
+        return _insert(uow, claim, current)
+    if _aware(record.expires_at) <= current:
+        uow.session.execute(
+            delete(IdempotencyRecord).where(
+                IdempotencyRecord.id == record.id, IdempotencyRecord.expires_at <= current
+            )
+        )
+        return None  # committed by the caller's unit of work; the next attempt inserts
+    if record.request_hash != claim.fingerprint:
+        return Decision("mismatch")
+    if record.state == "completed":
+        return Decision(
+            "replay",
+            record.id,
+            record.response_status,
+            dict(record.response_headers or {}),
+            record.response_body,
+        )
+    if (
+        record.state == "in_flight"
+        and _aware(record.locked_until) <= current
+        and _take_over(uow, record.id, current, claim.lock)
+    ):
+        return Decision("proceed", record.id)
+    return Decision("in_flight")
+
+
+def _insert(uow: UnitOfWork, claim: _Claim, current: datetime) -> Decision | None:
+    record_id = uuid.uuid4()
+    uow.session.add(
+        IdempotencyRecord(
+            id=record_id,
+            principal=claim.principal,
+            key=claim.key,
+            method=claim.method,
+            path=claim.path,
+            request_hash=claim.fingerprint,
+            state="in_flight",
+            response_headers={},
+            created_at=current,
+            locked_until=current + claim.lock,
+            expires_at=current + claim.ttl,
+        )
+    )
+    try:
+        uow.session.flush()
+    except IntegrityError:
+        # A concurrent first request inserted the key between our read and insert.
+        uow.rollback()
+        return None
+    return Decision("proceed", record_id)
+
+
+def _take_over(uow: UnitOfWork, record_id: uuid.UUID, current: datetime, lock: timedelta) -> bool:
+    """The first request died before committing anything: this one takes over.
+
+    The conditional UPDATE waits for a transaction still holding the row and then finds it
+    committed, so a slow first request is never run twice.
+    """
+    taken = uow.session.execute(
+        update(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.id == record_id,
+            IdempotencyRecord.state == "in_flight",
+            IdempotencyRecord.locked_until <= current,
+        )
+        .values(locked_until=current + lock)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(taken.rowcount == 1)  # type: ignore[attr-defined]  # CursorResult for UPDATE
 
 
 def mark_committing(uow: UnitOfWork, record_id: uuid.UUID) -> None:
@@ -150,7 +251,7 @@ def mark_committing(uow: UnitOfWork, record_id: uuid.UUID) -> None:
 
 
 def finish(
-    db: Database, record_id: uuid.UUID, status: int, headers: dict[str, str], body: str
+    uow: UnitOfWork, record_id: uuid.UUID, status: int, headers: dict[str, str], body: str
 ) -> bool:
     """Store the response for replay, or drop the record when the request changed nothing.
 
@@ -158,28 +259,26 @@ def finish(
     anyway; otherwise (validation failure, conflict, crash before commit) the key is freed.
     Returns whether the response was stored.
     """
-    with db.unit_of_work() as uow:
-        record = uow.session.get(IdempotencyRecord, record_id, with_for_update=True)
-        if record is None:
-            return False
-        if status < 400 or record.state == "committed":
-            record.state = "completed"
-            record.response_status = status
-            record.response_headers = headers
-            record.response_body = body
-            return True
-        uow.session.delete(record)
+    record = uow.session.get(IdempotencyRecord, record_id, with_for_update=True)
+    if record is None:
         return False
+    if status < 400 or record.state == "committed":
+        record.state = "completed"
+        record.response_status = status
+        record.response_headers = headers
+        record.response_body = body
+        return True
+    uow.session.delete(record)
+    return False
 
 
-def abandon(db: Database, record_id: uuid.UUID) -> None:
+def abandon(uow: UnitOfWork, record_id: uuid.UUID) -> None:
     """The request failed before producing a response; free the key unless it committed."""
-    with db.unit_of_work() as uow:
-        uow.session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.id == record_id, IdempotencyRecord.state == "in_flight"
-            )
+    uow.session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.id == record_id, IdempotencyRecord.state == "in_flight"
         )
+    )
 
 
 def purge_expired(uow: UnitOfWork, *, now: datetime | None = None) -> int:

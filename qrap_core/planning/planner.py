@@ -20,14 +20,15 @@ profile picks ML-KEM-1024 / ML-DSA-87 and CNSA dates.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
 from qrap_core.crypto import IR8547_DEPRECATED_AFTER, AlgorithmInfo, parse_algorithm, policy
+from qrap_core.crypto.names import signature_scheme
 from qrap_core.crypto.policy import Profile
+from qrap_core.crypto.protocols import is_deprecated, is_ssl
 from qrap_core.crypto.suites import parse_cipher_suite
 from qrap_core.discovery.types import CryptoAsset
 from qrap_core.enums import RISK_ORDER, FindingCategory, RiskLevel, Usage
@@ -38,7 +39,6 @@ Effort = Literal["LOW", "MEDIUM", "HIGH"]
 
 RSA_UNKNOWN_USAGE_TARGET = "ML-KEM-768 (key transport) / ML-DSA-65 (signatures)"
 MANUAL_REVIEW = "manual review"
-_DEPRECATED_PROTOCOLS = {"sslv2", "sslv3", "tlsv1", "tlsv1.0", "tls1.0", "tlsv1.1", "tls1.1"}
 _TLS_GROUP_FAMILIES = frozenset({"ECDH", "EC", "DH"})
 _CA_ROLES = frozenset({"root-ca", "intermediate-ca"})
 
@@ -402,7 +402,7 @@ def _input_for(
     target = pqc
     if target is None and (not info.known or _skip_reason(info, profile) is not None):
         target = next((f.recommended_algorithm for f in ordered if f.recommended_algorithm), None)
-    if target is None and _is_deprecated_protocol(algorithm):
+    if target is None and is_deprecated(algorithm):
         target = "TLSv1.3"
     rule_ids = ", ".join(sorted({f.rule_id for f in findings}))
     classical = any(
@@ -476,7 +476,7 @@ def _skip_reason(info: AlgorithmInfo, profile: Profile) -> str | None:
 
 
 def _target(item: PlanInput, info: AlgorithmInfo, profile: Profile) -> _Target:
-    if _is_deprecated_protocol(item.algorithm):
+    if is_deprecated(item.algorithm):
         return _Target(
             "TLSv1.3",
             "LOW",
@@ -625,17 +625,16 @@ def _deadline(info: AlgorithmInfo, phase: str, item: PlanInput, profile: Profile
 
 def _deadline_outside_catalog(name: str) -> date | None:
     """Protocol versions (SP 800-52 Rev. 2) and cipher suites (by their bulk cipher)."""
-    if _is_deprecated_protocol(name):
-        ssl = name.strip().lower().startswith("ssl")
+    if is_deprecated(name):
+        ssl = is_ssl(name)
         return policy.SP800_131A_LEGACY_DISALLOWED_AFTER if ssl else policy.SP800_52_TLS13_BY
     suite = parse_cipher_suite(name)
     if suite.cipher == "?":
         return None
-    if suite.cipher == "RC4":
-        return policy.RFC7465_RC4_PROHIBITED
-    if suite.cipher in ("3DES", "IDEA"):
-        return policy.SP800_131A_TDEA_DISALLOWED_AFTER
-    if suite.cipher in _BROKEN_SUITE_CIPHERS or suite.export or suite.anonymous:
+    retired = policy.retired_after(suite.cipher, tls=True)
+    if retired is not None:
+        return retired
+    if suite.weak:  # NULL, EXPORT, anonymous
         return policy.SP800_131A_LEGACY_DISALLOWED_AFTER
     if suite.forward_secrecy is False:
         return IR8547_DEPRECATED_AFTER
@@ -649,32 +648,29 @@ def _earliest(*dates: date | None) -> date | None:
     return min(known) if known else None
 
 
-_SIGNATURE_SCHEME = re.compile(
-    r"^(?:(?P<hash>md2|md4|md5|sha1|sha224|sha256|sha384|sha512)with(?P<key>rsaencryption|rsa|dsa|ecdsa)"
-    r"|(?P<key2>ecdsa|dsa)with(?P<hash2>sha1|sha224|sha256|sha384|sha512))$"
-)
-_WEAK_SIGNATURE_HASHES = frozenset({"md2", "md4", "md5", "sha1"})
+# The SHA-2 scheme to re-sign with first, by signer. FIPS 186-5 dropped DSA: straight to PQC.
+# RSA-PSS is not listed: its keys follow their own plan.
 _SHA256_SCHEME = {
-    "rsa": "sha256WithRSAEncryption",
-    "ecdsa": "ecdsa-with-SHA256",
-    "dsa": "ML-DSA-65",
+    "RSA": "sha256WithRSAEncryption",
+    "ECDSA": "ecdsa-with-SHA256",
+    "DSA": "ML-DSA-65",
 }
-_BROKEN_SUITE_CIPHERS = frozenset({"NULL", "DES", "RC4", "3DES", "RC2", "IDEA"})
 
 
 def _weak_signature_scheme(name: str) -> _Target | None:
     """A signature scheme with a broken hash ("sha1WithRSAEncryption"): first re-sign with
     SHA-2, which the PQC plan of the key then follows."""
-    scheme = _SIGNATURE_SCHEME.match(re.sub(r"[\s_\-]", "", name.lower()))
+    scheme = signature_scheme(name)
     if scheme is None:
         return None
-    hash_name = scheme["hash"] or scheme["hash2"]
-    if hash_name not in _WEAK_SIGNATURE_HASHES:
+    digest, signer = scheme
+    # MD2 has no catalog entry: it is older and weaker than MD5.
+    if digest != "MD2" and not parse_algorithm(digest).deprecated:
         return None
-    key_type = (scheme["key"] or scheme["key2"]).removesuffix("encryption")
-    return _Target(
-        _SHA256_SCHEME[key_type], "MEDIUM", "Re-issue with a SHA-2 signature.", "classical"
-    )
+    target = _SHA256_SCHEME.get(signer)
+    if target is None:
+        return None
+    return _Target(target, "MEDIUM", "Re-issue with a SHA-2 signature.", "classical")
 
 
 def _named_outside_catalog(name: str) -> _Target | None:
@@ -682,7 +678,7 @@ def _named_outside_catalog(name: str) -> _Target | None:
     suite = parse_cipher_suite(name)
     if suite.cipher == "?":
         return None
-    if suite.cipher in _BROKEN_SUITE_CIPHERS or suite.export or suite.anonymous:
+    if suite.weak:
         return _Target(
             "AES-256-GCM", "LOW", "Remove the cipher suite from the configuration.", "classical"
         )
@@ -704,10 +700,6 @@ def _is_tls_group(algorithm: str, info: AlgorithmInfo) -> bool:
     return info.family in _TLS_GROUP_FAMILIES and (
         name in ("x25519", "x448") or name.startswith(("secp", "ffdhe", "brainpool"))
     )
-
-
-def _is_deprecated_protocol(algorithm: str) -> bool:
-    return algorithm.strip().lower().replace(" ", "") in _DEPRECATED_PROTOCOLS
 
 
 def _step_dict(step: MigrationStep) -> dict[str, Any]:

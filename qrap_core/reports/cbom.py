@@ -35,6 +35,7 @@ from cyclonedx.output.json import JsonV1Dot6
 from qrap_core import __version__
 from qrap_core.crypto import parse_algorithm
 from qrap_core.discovery.cbom import quantum_level
+from qrap_core.reports.model import Report, ReportAsset
 
 MEDIA_TYPE = "application/vnd.cyclonedx+json; version=1.6"
 _PRIMITIVE_BY_USAGE = {
@@ -45,23 +46,22 @@ _PRIMITIVE_BY_USAGE = {
 }
 
 
-def render(report: dict[str, Any]) -> str:
-    """The CBOM (JSON text) of a report built by ``json_report.build``."""
+def render(report: Report) -> str:
+    """The CBOM (JSON text) of a report built by ``assessment.report.build``."""
     bom = Bom()
-    assessment = report["assessment"]
+    assessment = report.assessment
     root = Component(
         type=ComponentType.APPLICATION,
-        name=str(assessment["name"]),
-        bom_ref=BomRef(f"assessment:{assessment['id']}"),
+        name=assessment.name,
+        bom_ref=BomRef(f"assessment:{assessment.id}"),
         description="the assessed estate (QRAP assessment)",
     )
     bom.metadata.component = root
     bom.metadata.properties.add(Property(name="qrap:version", value=__version__))
-    run = report.get("run") or {}
-    if run.get("completed_at"):
-        bom.metadata.timestamp = datetime.fromisoformat(str(run["completed_at"]))
+    if report.run is not None and report.run.completed_at is not None:
+        bom.metadata.timestamp = report.run.completed_at
     asset_components: list[Component] = []
-    for asset in report["assets"]:
+    for asset in report.assets:
         component, helpers = _component(asset)
         bom.components.add(component)
         asset_components.append(component)
@@ -73,24 +73,24 @@ def render(report: dict[str, Any]) -> str:
     return JsonV1Dot6(bom).output_as_string(indent=2)
 
 
-def _properties(asset: dict[str, Any]) -> list[Property]:
+def _properties(asset: ReportAsset) -> list[Property]:
     props = {
-        "qrap:kind": asset["kind"],
-        "qrap:location": asset["location"],
-        "qrap:usage": asset["usage"],
-        "qrap:algorithm": asset.get("algorithm") or "",
-        "qrap:family": asset.get("family") or "",
-        "qrap:key_size": "" if asset.get("key_size") is None else str(asset["key_size"]),
-        "qrap:protocol": asset.get("protocol") or "",
-        "qrap:quantum_risk_score": str(asset.get("quantum_risk_score", "")),
-        "qrap:details": json.dumps(asset.get("details") or {}, sort_keys=True, default=str),
+        "qrap:kind": asset.kind,
+        "qrap:location": asset.location,
+        "qrap:usage": asset.usage,
+        "qrap:algorithm": asset.algorithm or "",
+        "qrap:family": asset.family or "",
+        "qrap:key_size": "" if asset.key_size is None else str(asset.key_size),
+        "qrap:protocol": asset.protocol or "",
+        "qrap:quantum_risk_score": str(asset.quantum_risk_score),
+        "qrap:details": json.dumps(asset.details, sort_keys=True, default=str),
     }
     return [Property(name=k, value=v) for k, v in props.items() if v != ""]
 
 
-def _component(asset: dict[str, Any]) -> tuple[Component, list[Component]]:
-    ref = f"asset:{asset['id']}"
-    kind = asset["kind"]
+def _component(asset: ReportAsset) -> tuple[Component, list[Component]]:
+    ref = f"asset:{asset.id}"
+    kind = asset.kind
     helpers: list[Component] = []
     if kind == "certificate":
         crypto, helpers = _certificate(asset, ref)
@@ -100,7 +100,7 @@ def _component(asset: dict[str, Any]) -> tuple[Component, list[Component]]:
         crypto = CryptoProperties(
             asset_type=CryptoAssetType.RELATED_CRYPTO_MATERIAL,
             related_crypto_material_properties=RelatedCryptoMaterialProperties(
-                type=RelatedCryptoMaterialType.KEY, size=asset.get("key_size")
+                type=RelatedCryptoMaterialType.KEY, size=asset.key_size
             ),
         )
     else:
@@ -111,7 +111,7 @@ def _component(asset: dict[str, Any]) -> tuple[Component, list[Component]]:
         )
     component = Component(
         type=ComponentType.CRYPTOGRAPHIC_ASSET,
-        name=str(asset["name"]),
+        name=asset.name,
         bom_ref=BomRef(ref),
         crypto_properties=crypto,
         properties=_properties(asset),
@@ -119,13 +119,13 @@ def _component(asset: dict[str, Any]) -> tuple[Component, list[Component]]:
     return component, helpers
 
 
-def _algorithm_properties(asset: dict[str, Any]) -> AlgorithmProperties:
-    info = parse_algorithm(asset.get("algorithm") or asset["name"], asset.get("key_size"))
-    details = asset.get("details") or {}
-    primitive = _PRIMITIVE_BY_USAGE.get(asset["usage"], CryptoPrimitive.UNKNOWN)
-    if asset["kind"] == "key_exchange" and (info.pqc or info.hybrid):
+def _algorithm_properties(asset: ReportAsset) -> AlgorithmProperties:
+    info = parse_algorithm(asset.algorithm or asset.name, asset.key_size)
+    details = asset.details
+    primitive = _PRIMITIVE_BY_USAGE.get(asset.usage, CryptoPrimitive.UNKNOWN)
+    if asset.kind == "key_exchange" and (info.pqc or info.hybrid):
         primitive = CryptoPrimitive.KEM
-    size = asset.get("key_size") or info.key_size
+    size = asset.key_size or info.key_size
     return AlgorithmProperties(
         primitive=primitive,
         parameter_set_identifier=str(size) if size else None,
@@ -135,16 +135,16 @@ def _algorithm_properties(asset: dict[str, Any]) -> AlgorithmProperties:
     )
 
 
-def _oid(asset: dict[str, Any]) -> str | None:
-    oid = (asset.get("details") or {}).get("oid")
+def _oid(asset: ReportAsset) -> str | None:
+    oid = asset.details.get("oid")
     return oid if isinstance(oid, str) else None
 
 
-def _certificate(asset: dict[str, Any], ref: str) -> tuple[CryptoProperties, list[Component]]:
-    details = asset.get("details") or {}
-    key_name = asset.get("algorithm") or "unknown"
-    if asset.get("key_size"):
-        key_name = f"{key_name}-{asset['key_size']}"
+def _certificate(asset: ReportAsset, ref: str) -> tuple[CryptoProperties, list[Component]]:
+    details = asset.details
+    key_name = asset.algorithm or "unknown"
+    if asset.key_size:
+        key_name = f"{key_name}-{asset.key_size}"
     aux = [Property(name="qrap:auxiliary", value="true")]
     key = Component(
         type=ComponentType.CRYPTOGRAPHIC_ASSET,
@@ -153,7 +153,7 @@ def _certificate(asset: dict[str, Any], ref: str) -> tuple[CryptoProperties, lis
         crypto_properties=CryptoProperties(
             asset_type=CryptoAssetType.ALGORITHM,
             algorithm_properties=_algorithm_properties(
-                {**asset, "kind": "algorithm", "usage": "signature"}
+                asset.model_copy(update={"kind": "algorithm", "usage": "signature"})
             ),
         ),
         properties=aux,
@@ -176,7 +176,7 @@ def _certificate(asset: dict[str, Any], ref: str) -> tuple[CryptoProperties, lis
     crypto = CryptoProperties(
         asset_type=CryptoAssetType.CERTIFICATE,
         certificate_properties=CertificateProperties(
-            subject_name=details.get("subject") or asset["name"],
+            subject_name=details.get("subject") or asset.name,
             issuer_name=details.get("issuer"),
             not_valid_before=_datetime(details.get("not_before")),
             not_valid_after=_datetime(details.get("not_after")),
@@ -188,8 +188,8 @@ def _certificate(asset: dict[str, Any], ref: str) -> tuple[CryptoProperties, lis
     return crypto, helpers
 
 
-def _protocol(asset: dict[str, Any]) -> CryptoProperties:
-    protocol = str(asset.get("protocol") or asset["name"])
+def _protocol(asset: ReportAsset) -> CryptoProperties:
+    protocol = asset.protocol or asset.name
     upper = protocol.upper()
     if upper.startswith("SSH"):
         kind, version = ProtocolPropertiesType.SSH, protocol[4:] or None
@@ -199,8 +199,8 @@ def _protocol(asset: dict[str, Any]) -> CryptoProperties:
     else:
         kind, version = ProtocolPropertiesType.OTHER, None
     suites = []
-    if asset["kind"] == "cipher_suite":
-        suites = [ProtocolPropertiesCipherSuite(name=str(asset["name"]))]
+    if asset.kind == "cipher_suite":
+        suites = [ProtocolPropertiesCipherSuite(name=asset.name)]
     return CryptoProperties(
         asset_type=CryptoAssetType.PROTOCOL,
         protocol_properties=ProtocolProperties(type=kind, version=version, cipher_suites=suites),

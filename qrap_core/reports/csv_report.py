@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from datetime import date
+
+from qrap_core.reports.model import Report
 
 MEDIA_TYPE = "text/csv; charset=utf-8"
 COLUMNS = (
@@ -27,17 +29,17 @@ COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def render(report: dict[str, Any]) -> str:
+def render(report: Report) -> str:
     """CSV text with a header row; findings in the report's order (worst first)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    for finding in report["findings"]:
-        writer.writerow([_cell(finding.get(column)) for column in COLUMNS])
+    for finding in report.findings:
+        writer.writerow([_cell(getattr(finding, column)) for column in COLUMNS])
     return out.getvalue()
 
 
-def _cell(value: Any) -> str:
+def _cell(value: str | float | date | list[str] | None) -> str:
     if value is None:
         return ""
     if isinstance(value, list):

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
 from qrap_core.reports import cbom, csv_report, html, sarif
+from qrap_core.reports.model import Report
 
 ExportFormat = Literal["json", "cbom", "sarif", "csv", "html"]
 FORMATS: tuple[ExportFormat, ...] = ("json", "cbom", "sarif", "csv", "html")
 
 
-def _json(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, default=str)
+def _json(report: Report) -> str:
+    return json.dumps(report.to_json(), indent=2)
 
 
-RENDERERS: dict[str, tuple[Callable[[dict[str, Any]], str], str, str]] = {
+RENDERERS: dict[str, tuple[Callable[[Report], str], str, str]] = {
     # format: (renderer, media type, file extension)
     "json": (_json, "application/json", "json"),
     "cbom": (cbom.render, cbom.MEDIA_TYPE, "cdx.json"),
@@ -26,7 +27,7 @@ RENDERERS: dict[str, tuple[Callable[[dict[str, Any]], str], str, str]] = {
 }
 
 
-def render(report: dict[str, Any], fmt: str) -> tuple[str, str, str]:
+def render(report: Report, fmt: str) -> tuple[str, str, str]:
     """(text, media type, file extension) of ``report`` in ``fmt``."""
     renderer, media_type, extension = RENDERERS[fmt]
     return renderer(report), media_type, extension

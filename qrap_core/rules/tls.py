@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
+from qrap_core.crypto import IR8547_DEPRECATED_AFTER, policy, protocols
 
-from qrap_core.crypto import IR8547_DEPRECATED_AFTER, policy
-
-# Re-exported: the suite parser lived here before the catalog took it over.
+# Re-exported: the suite and version parsers lived here before the catalog took them over.
+from qrap_core.crypto.protocols import normalise_protocol as normalise_protocol
 from qrap_core.crypto.suites import SuiteProfile as SuiteProfile
 from qrap_core.crypto.suites import parse_cipher_suite as parse_cipher_suite
 from qrap_core.enums import FindingCategory, RiskLevel
@@ -55,28 +54,11 @@ NO_FORWARD_SECRECY = RuleSpec(
     "A static RSA, DH or ECDH key exchange suite: one key compromise decrypts past sessions",
 )
 
+# SSL is broken outright (POODLE, DROWN); TLS 1.0 and 1.1 are only deprecated.
 _PROTOCOL_LEVELS = {
-    "SSLv2": RiskLevel.CRITICAL,
-    "SSLv3": RiskLevel.CRITICAL,
-    "TLSv1.0": RiskLevel.HIGH,
-    "TLSv1.1": RiskLevel.HIGH,
+    version: RiskLevel.CRITICAL if protocols.is_ssl(version) else RiskLevel.HIGH
+    for version in protocols.DEPRECATED
 }
-_PROTOCOL_SPELLING = re.compile(r"^(?P<name>ssl|tls)v?(?P<major>\d)(?:\.(?P<minor>\d))?$")
-
-
-def normalise_protocol(text: str) -> str | None:
-    """Spellings of a version ("TLSv1", "TLS 1.0", "tls1_0", "SSLv3.0") as "TLSv1.0" or "SSLv3".
-
-    None when the text is not an SSL/TLS version.
-    """
-    key = re.sub(r"[\s-]", "", text.strip().lower()).replace("_", ".")
-    match = _PROTOCOL_SPELLING.match(key)
-    if match is None:
-        return None
-    major, minor = match["major"], match["minor"] or "0"
-    if match["name"] == "ssl":
-        return f"SSLv{major}"
-    return f"TLSv{major}.{minor}"
 
 
 def deprecated_protocol(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | None:
@@ -106,32 +88,18 @@ def deprecated_protocol(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | N
         # SP 800-52 Rev. 2: TLS 1.3 by 2024-01-01; SSL was disallowed long before.
         deadline=(
             policy.SP800_131A_LEGACY_DISALLOWED_AFTER
-            if version.startswith("SSL")
+            if protocols.is_ssl(version)
             else policy.SP800_52_TLS13_BY
         ),
         references=(RFC_8996, SP_800_52),
     )
 
 
-_BROKEN_CIPHERS = {"NULL": "no encryption (NULL cipher)", "DES": "single DES (56-bit key)"}
-_WEAK_CIPHER_DEADLINES = {
-    "RC4": policy.RFC7465_RC4_PROHIBITED,
-    "3DES": policy.SP800_131A_TDEA_DISALLOWED_AFTER,
-    "IDEA": policy.SP800_131A_TDEA_DISALLOWED_AFTER,
-    "RC2": policy.SP800_131A_LEGACY_DISALLOWED_AFTER,
-}
-_WEAK_CIPHERS = {
-    "RC4": "RC4 keystream biases (prohibited by RFC 7465)",
-    "3DES": "3DES 64-bit block (Sweet32)",
-    "IDEA": "IDEA 64-bit block (Sweet32)",
-    "RC2": "RC2",
-}
-
-
 def _broken_reasons(profile: SuiteProfile, bits: object) -> list[str]:
     reasons = []
-    if profile.cipher in _BROKEN_CIPHERS:
-        reasons.append(_BROKEN_CIPHERS[profile.cipher])
+    flaw = profile.cipher_flaw
+    if flaw is not None and flaw.broken:
+        reasons.append(flaw.reason)
     if profile.export:
         reasons.append("EXPORT-grade key exchange or cipher")
     if profile.anonymous:
@@ -194,9 +162,11 @@ def weak_cipher_suite(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | Non
     profile = _suite(facts)
     if profile is None or _broken_reasons(profile, facts.details.get("bits")):
         return None
-    reason = _WEAK_CIPHERS.get(profile.cipher)
-    if reason is None:
+    flaw = profile.cipher_flaw
+    deadline = policy.retired_after(profile.cipher, tls=True)
+    if flaw is None or flaw.broken or deadline is None:
         return None
+    reason = flaw.reason
     return draft(
         WEAK_CIPHER_SUITE,
         facts,
@@ -206,7 +176,7 @@ def weak_cipher_suite(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | Non
         remediation="Remove the suite; offer only ECDHE suites with AES-GCM or ChaCha20-Poly1305.",
         recommended_algorithm="AES-256-GCM",
         evidence=_suite_evidence(facts, profile) | {"reasons": [reason]},
-        deadline=_WEAK_CIPHER_DEADLINES[profile.cipher],
+        deadline=deadline,
         references=(SP_800_52, SP_800_131A, *((RFC_7465,) if profile.cipher == "RC4" else ())),
     )
 
@@ -216,7 +186,7 @@ def cbc_sha1_suite(facts: AssetFacts, ctx: RuleContext) -> FindingDraft | None:
     profile = _suite(facts)
     if profile is None or profile.mode != "CBC" or profile.mac != "SHA1":
         return None
-    if profile.cipher in _WEAK_CIPHERS or _broken_reasons(profile, facts.details.get("bits")):
+    if profile.cipher_flaw is not None or _broken_reasons(profile, facts.details.get("bits")):
         return None  # the weak cipher is the finding that matters
     return draft(
         CBC_SHA1_SUITE,

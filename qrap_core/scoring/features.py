@@ -21,12 +21,12 @@ import numpy.typing as npt
 
 from qrap_core.crypto import ir8547_deadline, parse_algorithm
 from qrap_core.crypto.crqc import CrqcTimeline, timeline_for
+from qrap_core.crypto.protocols import normalise_protocol
 from qrap_core.crypto.suites import SuiteComponents, suite_components
 from qrap_core.discovery.types import CryptoAsset
 from qrap_core.enums import FindingCategory, RiskLevel, Usage
 from qrap_core.rules.base import AssetFacts, FindingDraft, build_facts
 from qrap_core.rules.certificate import parse_timestamp
-from qrap_core.rules.tls import normalise_protocol
 
 FeatureKind = Literal["categorical", "numeric", "binary", "ordinal"]
 Matrix = npt.NDArray[np.float32]

@@ -26,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qrap_core.db import Base, JsonType, new_id, utcnow
+from qrap_core.enum_type import enum_type
+from qrap_core.enums import AttemptOutcome, DeliveryStatus
 
 
 class WebhookEndpoint(Base):
@@ -80,7 +82,9 @@ class WebhookDelivery(Base):
     event_key: Mapped[str] = mapped_column(String(255))
     # The exact bytes signed and sent, identical on every attempt.
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[DeliveryStatus] = mapped_column(
+        enum_type(DeliveryStatus, 16), default=DeliveryStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=10)
     # Set by a manual redelivery, so its attempt is recorded as such.
@@ -110,7 +114,9 @@ class WebhookAttempt(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     status_code: Mapped[int | None] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(16), default="in_flight")
+    outcome: Mapped[AttemptOutcome] = mapped_column(
+        enum_type(AttemptOutcome, 16), default=AttemptOutcome.IN_FLIGHT
+    )
     error: Mapped[str | None] = mapped_column(Text)
     response_excerpt: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)

@@ -22,6 +22,7 @@ from qrap_core.assessment.models import Assessment, AssessmentRun
 from qrap_core.audit import service as audit
 from qrap_core.audit.service import Actor
 from qrap_core.db import Database, UnitOfWork, utcnow
+from qrap_core.enums import DeliveryStatus
 from qrap_core.errors import InvalidInput, InvalidState, NotFound, QrapError
 from qrap_core.netpolicy import ResolutionError
 from qrap_core.organization import service as organization_service
@@ -244,7 +245,7 @@ def redeliver(
         raise DeliveryNotFound(f"delivery {delivery_id} not found")
     if message.status == "pending":
         raise InvalidState(f"delivery {delivery_id} is still pending; it will be retried")
-    message.status = "pending"
+    message.status = DeliveryStatus.PENDING
     message.manual = True
     message.max_attempts = message.attempts + 1
     message.next_attempt_at = utcnow()
@@ -413,7 +414,7 @@ def deliver(
             return DeliveryOutcome("skipped")
         endpoint = uow.session.get_one(WebhookEndpoint, message.endpoint_id)
         if not endpoint.enabled:
-            message.status = "cancelled"
+            message.status = DeliveryStatus.CANCELLED
             message.last_error = f"endpoint disabled: {endpoint.disabled_reason or 'disabled'}"
             message.completed_at = now
             return DeliveryOutcome("cancelled")
@@ -493,18 +494,18 @@ def _record(
             # Redelivered or cancelled while this attempt ran: its record stands, nothing more.
             return DeliveryOutcome("skipped", attempt_number, result.status_code)
         if outcome == "succeeded":
-            message.status = "succeeded"
+            message.status = DeliveryStatus.SUCCEEDED
             message.completed_at = now
             message.next_attempt_at = None
             return DeliveryOutcome("succeeded", attempt_number, result.status_code)
         if outcome == "disabled":
             _disable(uow, message.endpoint_id, "the endpoint answered 410 Gone", now)
-            message.status = "failed"
+            message.status = DeliveryStatus.FAILED
             message.completed_at = now
             message.next_attempt_at = None
             return DeliveryOutcome("disabled", attempt_number, result.status_code)
         if message.attempts >= message.max_attempts:
-            message.status = "failed"
+            message.status = DeliveryStatus.FAILED
             message.completed_at = now
             message.next_attempt_at = None
             return DeliveryOutcome("failed", attempt_number, result.status_code)

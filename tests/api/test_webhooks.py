@@ -11,6 +11,7 @@ from sqlalchemy import select
 from qrap_api.auth import issue_token
 from qrap_core.assessment.models import Assessment, AssessmentRun
 from qrap_core.db import Database, utcnow
+from qrap_core.enums import DeliveryStatus
 from qrap_core.settings import Settings
 from qrap_core.webhook import service as webhook_service
 from qrap_core.webhook.models import WebhookDelivery
@@ -111,7 +112,7 @@ class TestDeliveries:
         assert client.post(path).status_code == 409  # still pending: it will be retried anyway
         with database.unit_of_work() as uow:
             row = uow.session.get_one(WebhookDelivery, uuid.UUID(delivery["id"]))
-            row.status, row.attempts = "failed", 10
+            row.status, row.attempts = DeliveryStatus.FAILED, 10
         again = client.post(path)
         assert again.status_code == 202
         assert again.json()["status"] == "pending"

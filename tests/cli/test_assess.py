@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from qrap_cli import remote
 from qrap_cli.demo_server import serve_tls
 from qrap_cli.main import app
+from qrap_core.reports.model import Report
+from tests.reports.sample import sample_report
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -136,14 +138,12 @@ class TestAssess:
         assert result.returncode == 3
 
 
-def _remote_report(targets: list[dict[str, Any]], status: str = "COMPLETED") -> dict[str, Any]:
+def _remote_report(targets: list[dict[str, Any]], status: str = "COMPLETED") -> Report:
     failed = sum(1 for t in targets if t["status"] != "ok")
     summary = {"targets_total": len(targets), "targets_failed": failed, "total_findings": 0}
-    return {
-        "assessment": {"name": "r", "status": status, "risk_score": 0.0, "overall_risk": None,
-                       "summary": summary, "error": None},
-        "run": None, "assets": [], "findings": [], "migration_plan": {}, "targets": targets,
-    }  # fmt: skip
+    return sample_report(
+        assessment={"name": "r", "status": status}, summary=summary, targets=targets
+    )
 
 
 class TestAssessRemote:

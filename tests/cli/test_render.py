@@ -7,20 +7,21 @@ from typing import Any
 from rich.console import Console
 
 from qrap_cli.render import print_report
+from qrap_core.reports.model import Report
+from tests.reports.sample import sample_report
 
 
-def _report(**summary: Any) -> dict[str, Any]:
-    return {
-        "assessment": {
+def _report(**summary: Any) -> Report:
+    return sample_report(
+        assessment={
             "name": "estate",
             "status": "COMPLETED",
             "risk_score": 80.0,
             "overall_risk": "CRITICAL",
-            "summary": {"total_findings": 1, "critical_findings": 1, **summary},
         },
-        "targets": [{"target": "estate.cdx.json", "type": "cbom", "status": "ok"}],
-        "findings": [],
-        "unrecognised_algorithms": [
+        summary={"total_findings": 1, "critical_findings": 1, **summary},
+        targets=[{"target": "estate.cdx.json", "type": "cbom", "status": "ok"}],
+        unrecognised=[
             {
                 "asset_id": "a",
                 "kind": "algorithm",
@@ -29,11 +30,10 @@ def _report(**summary: Any) -> dict[str, Any]:
                 "algorithm": "FROBNICATE-9",
             },
         ],
-        "migration_plan": {"steps": []},
-    }
+    )
 
 
-def _printed(report: dict[str, Any]) -> str:
+def _printed(report: Report) -> str:
     console = Console(record=True, width=200)
     print_report(console, report)
     return console.export_text()

@@ -16,16 +16,17 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from structlog.testing import capture_logs
 
+from qrap_core.analysis import Analysis
 from qrap_core.assessment import service as assessment_service
 from qrap_core.assessment import sweeper
 from qrap_core.assessment.models import AssessmentRun, RunExecution
 from qrap_core.assessment.schemas import AssessmentCreate
-from qrap_core.assessment.targets import CertificateTarget
 from qrap_core.audit.service import Actor
 from qrap_core.db import Database, DeferredTask, utcnow
+from qrap_core.discovery.targets import CertificateTarget
 from qrap_core.organization import service as organization_service
 from qrap_core.organization.schemas import OrganizationCreate
-from qrap_core.pipeline import Analysis, RunExecutor
+from qrap_core.pipeline import RunExecutor
 from qrap_core.settings import Settings
 from qrap_core.webhook.models import WebhookDelivery, WebhookEndpoint
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from qrap_core.assessment.targets import SshTarget, TlsTarget, parse_target_string
 from qrap_core.discovery import ssh, tls
+from qrap_core.discovery.targets import SshTarget, TlsTarget, parse_target_string
 from qrap_core.discovery.types import TargetResult
 from qrap_core.errors import ConfigurationError, InvalidTarget, TargetNotAllowed
 from qrap_core.netpolicy import NetworkPolicy, ResolutionError, never_probed, system_resolver

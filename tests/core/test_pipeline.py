@@ -15,9 +15,9 @@ from qrap_core.assessment import service as assessment_service
 from qrap_core.assessment import sweeper
 from qrap_core.assessment.models import Assessment, AssessmentRun
 from qrap_core.assessment.schemas import AssessmentCreate
-from qrap_core.assessment.targets import CertificateTarget, InventoryItem, InventoryTarget
 from qrap_core.audit.service import Actor
 from qrap_core.db import Database, DeferredTask, utcnow
+from qrap_core.discovery.targets import CertificateTarget, InventoryItem, InventoryTarget
 from qrap_core.enums import RISK_ORDER, RiskLevel
 from qrap_core.finding.models import CryptoAssetRecord, Finding
 from qrap_core.organization import service as organization_service

@@ -7,7 +7,6 @@ workers, so a test that kills them leaves nothing behind for the next.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +15,8 @@ import pytest
 from _pytest.terminal import TerminalReporter
 from celery import Celery
 
-from qrap_core import migrate
 from qrap_core.db import Database
 from qrap_core.settings import get_settings
-from tests.conftest import _admin_exec
 from tests.reliability.harness import (
     LEDGER,
     LedgerRow,
@@ -45,22 +42,9 @@ class FaultEnv:
 
 
 @pytest.fixture(scope="session")
-def fault_db() -> Iterator[str]:
-    """A database of the fault suite's own. Not the session's: other tests leave QUEUED runs
-    there (with targets such as public host names) that this suite's sweeper would pick up and
-    a worker would then probe."""
-    name = f"qrap_faults_{os.getpid()}"
-    _admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _admin_exec(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    migrate.upgrade(url)
-    yield url
-    _admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="session")
-def fault_env(fault_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultEnv]:
-    pg_url = fault_db
+def fault_env(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultEnv]:
+    """The session's database is safe to sweep: the tests that use it before this suite take
+    away the runs and webhook deliveries they leave open (tests/conftest.py)."""
     folder = tmp_path_factory.mktemp("faults")
     server = RedisServer(folder / "redis")
     server.start()

@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import qrap_worker.tasks.assessments
 import qrap_worker.tasks.webhooks  # registers the webhook tasks
-from qrap_core import pipeline
-from qrap_core.assessment.targets import Target
+from qrap_core import analysis, pipeline
+from qrap_core.assessment.schemas import DataProfile
+from qrap_core.discovery.targets import Target
 from qrap_worker.app import celery_app
 
 app = celery_app
@@ -36,10 +37,10 @@ def _faults() -> dict[str, Any]:
 def _poisoned_analyze(
     self: pipeline.RunExecutor,
     targets: Sequence[Target],
-    data_profile: dict[str, Any],
+    data_profile: DataProfile | Mapping[str, Any],
     run_id: uuid.UUID | None = None,
-    on_progress: pipeline.ProgressCallback | None = None,
-) -> pipeline.Analysis:
+    on_progress: analysis.ProgressCallback | None = None,
+) -> analysis.Analysis:
     if run_id is not None and str(run_id) in _faults().get("poison", []):
         os._exit(1)
     return _analyze(self, targets, data_profile, run_id, on_progress)

@@ -33,9 +33,9 @@ from sqlalchemy import func, select
 from qrap_core.assessment import service as assessment_service
 from qrap_core.assessment.models import Assessment, AssessmentRun, RunExecution
 from qrap_core.assessment.schemas import AssessmentCreate
-from qrap_core.assessment.targets import CertificateTarget
 from qrap_core.audit.service import Actor
 from qrap_core.db import Database, DeferredTask
+from qrap_core.discovery.targets import CertificateTarget
 from qrap_core.finding.models import CryptoAssetRecord, Finding
 from qrap_core.organization import service as organization_service
 from qrap_core.organization.schemas import OrganizationCreate

@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import func, select
 
 from qrap_core.assessment import service as assessment_service
+from qrap_core.assessment.lifecycle import fail as mark_failed
 from qrap_core.assessment.models import Assessment, AssessmentRun, RunExecution
 from qrap_core.assessment.schemas import AssessmentCreate
-from qrap_core.assessment.targets import CertificateTarget
 from qrap_core.db import DeferredTask
-from qrap_core.pipeline import mark_failed
+from qrap_core.discovery.targets import CertificateTarget
 from qrap_core.settings import Settings
 from qrap_core.webhook.models import WebhookDelivery
 from qrap_worker import app as worker_app

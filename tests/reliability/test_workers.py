@@ -184,7 +184,7 @@ def test_poison_task(fresh_queues: FaultEnv, tmp_path: Path) -> None:
         assessment_id, poison = submit(env.db, org, lambda _t: None, name="poison")
         write_fault(fault_file, poison=[str(poison)])
         assert assessment_id
-        from qrap_core.assessment.service import RUN_QUEUE, RUN_TASK
+        from qrap_core.assessment.lifecycle import RUN_QUEUE, RUN_TASK
         from qrap_core.db import DeferredTask
 
         send(DeferredTask(RUN_TASK, {"run_id": str(poison)}, RUN_QUEUE))

@@ -7,7 +7,6 @@ example certificates, an inventory and an inline CBOM.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,14 @@ import pytest
 
 from qrap_cli.embedded import EMBEDDED_ALLOW_NETWORKS, EmbeddedRunner
 from qrap_core.assessment.schemas import DataProfile
-from qrap_core.assessment.targets import (
+from qrap_core.discovery.targets import (
     CbomTarget,
     CertificateTarget,
     InventoryItem,
     InventoryTarget,
     Target,
 )
+from qrap_core.reports.model import Report
 from qrap_core.settings import Settings
 from tests.servers import CERTS, SSHD, cert_pair, openssl_server, pyopenssl_server, sshd_server
 
@@ -104,8 +104,13 @@ def assessed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         )
     runner.close()
     assert outcome.status == "COMPLETED", outcome.detail
-    result: dict[str, Any] = json.loads(json.dumps(report, default=str))
-    return result
+    return report.to_json()
+
+
+@pytest.fixture(scope="session")
+def report(assessed: dict[str, Any]) -> Report:
+    """The same run's report as the renderers take it, read back from its JSON."""
+    return Report.from_json(assessed)
 
 
 class _NoServer:

@@ -18,6 +18,8 @@ from cyclonedx.validation.json import JsonStrictValidator
 from qrap_core.discovery import cbom as cbom_import
 from qrap_core.reports import cbom as cbom_export
 from qrap_core.reports import csv_report, html, sarif
+from qrap_core.reports.model import Report
+from tests.reports.sample import sample_report
 
 pytestmark = pytest.mark.network
 SARIF_SCHEMA = json.loads(
@@ -53,8 +55,8 @@ def vars_of(asset: Any) -> dict[str, Any]:
 
 
 class TestCbomExport:
-    def test_validates_against_cyclonedx_16(self, assessed: dict[str, Any]) -> None:
-        document = cbom_export.render(assessed)
+    def test_validates_against_cyclonedx_16(self, report: Report) -> None:
+        document = cbom_export.render(report)
 
         errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(document)
 
@@ -66,8 +68,10 @@ class TestCbomExport:
         assert {"algorithm", "certificate", "protocol"} <= asset_types
         assert parsed["dependencies"]
 
-    def test_round_trip_gives_the_same_assets(self, assessed: dict[str, Any]) -> None:
-        document = cbom_export.render(assessed).encode()
+    def test_round_trip_gives_the_same_assets(
+        self, assessed: dict[str, Any], report: Report
+    ) -> None:
+        document = cbom_export.render(report).encode()
 
         parsed = cbom_import.read_cbom(io.BytesIO(document))
         restored = cbom_import.assets_from(parsed, label="round-trip")
@@ -80,8 +84,8 @@ class TestCbomExport:
         assert sorted(map(key, restored)) == sorted(map(key, assessed["assets"]))
         assert len(parsed.components) > len(restored)  # helper components were skipped
 
-    def test_hybrid_group_is_a_kem(self, assessed: dict[str, Any]) -> None:
-        parsed = json.loads(cbom_export.render(assessed))
+    def test_hybrid_group_is_a_kem(self, report: Report) -> None:
+        parsed = json.loads(cbom_export.render(report))
         hybrid = next(c for c in parsed["components"] if c["name"] == "X25519MLKEM768")
 
         properties = hybrid["cryptoProperties"]["algorithmProperties"]
@@ -90,8 +94,8 @@ class TestCbomExport:
 
 
 class TestSarif:
-    def test_validates_against_sarif_210(self, assessed: dict[str, Any]) -> None:
-        log = json.loads(sarif.render(assessed))
+    def test_validates_against_sarif_210(self, assessed: dict[str, Any], report: Report) -> None:
+        log = json.loads(sarif.render(report))
 
         jsonschema.Draft7Validator(SARIF_SCHEMA).validate(log)
         results = log["runs"][0]["results"]
@@ -99,8 +103,8 @@ class TestSarif:
         rules = log["runs"][0]["tool"]["driver"]["rules"]
         assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in results)
 
-    def test_levels_follow_risk(self, assessed: dict[str, Any]) -> None:
-        log = json.loads(sarif.render(assessed))
+    def test_levels_follow_risk(self, report: Report) -> None:
+        log = json.loads(sarif.render(report))
         levels = {(r["properties"]["risk_level"], r["level"]) for r in log["runs"][0]["results"]}
 
         for risk, level in levels:
@@ -108,8 +112,8 @@ class TestSarif:
                 risk, "note"
             )
 
-    def test_schema_catches_a_broken_log(self, assessed: dict[str, Any]) -> None:
-        log = json.loads(sarif.render(assessed))
+    def test_schema_catches_a_broken_log(self, report: Report) -> None:
+        log = json.loads(sarif.render(report))
         log["runs"][0]["results"][0]["level"] = "fatal"
 
         with pytest.raises(jsonschema.ValidationError):
@@ -117,14 +121,14 @@ class TestSarif:
 
 
 class TestCsv:
-    def test_one_row_per_finding(self, assessed: dict[str, Any]) -> None:
-        rows = list(csv.DictReader(io.StringIO(csv_report.render(assessed))))
+    def test_one_row_per_finding(self, assessed: dict[str, Any], report: Report) -> None:
+        rows = list(csv.DictReader(io.StringIO(csv_report.render(report))))
 
         assert len(rows) == len(assessed["findings"])
         assert {r["rule_id"] for r in rows} == {f["rule_id"] for f in assessed["findings"]}
 
     def test_formula_cells_are_neutralised(self) -> None:
-        report = {"findings": [{"title": '=HYPERLINK("x")', "risk_score": -1.5}]}
+        report = sample_report(findings=[{"title": '=HYPERLINK("x")', "risk_score": -1.5}])
 
         row = next(csv.DictReader(io.StringIO(csv_report.render(report))))
 
@@ -144,8 +148,8 @@ class _Collector(HTMLParser):
 
 
 class TestHtml:
-    def test_self_contained_and_escaped(self, assessed: dict[str, Any]) -> None:
-        page = html.render(assessed)
+    def test_self_contained_and_escaped(self, report: Report) -> None:
+        page = html.render(report)
         collector = _Collector()
         collector.feed(page)
 
@@ -154,8 +158,8 @@ class TestHtml:
         assert "export &lt;test&gt; &amp; &quot;quotes&quot;" in page
         assert "<test>" not in page
 
-    def test_says_what_the_peers_offer(self, assessed: dict[str, Any]) -> None:
-        page = html.render(assessed)
+    def test_says_what_the_peers_offer(self, assessed: dict[str, Any], report: Report) -> None:
+        page = html.render(report)
 
         assert "hybrid-pq (classical fallback)" in page
         assert "classical-only" in page
@@ -167,7 +171,7 @@ class TestHtml:
         hostile["assets"][0]["name"] = "<script>alert(1)</script>"
         hostile["targets"][0]["error"] = "<img src=x onerror=alert(1)>"
 
-        page = html.render(hostile)
+        page = html.render(Report.from_json(hostile))
 
         assert "<script>alert" not in page
         assert "<img" not in page

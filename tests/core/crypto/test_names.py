@@ -645,3 +645,31 @@ class TestSignedDigest:
     )
     def test_other_names_fix_none(self, text: str) -> None:
         assert names_module.signed_digest(text) is None
+
+
+class TestSignatureScheme:
+    @pytest.mark.parametrize(
+        ("text", "scheme"),
+        [
+            ("sha1WithRSAEncryption", ("SHA-1", "RSA")),
+            ("SHA1withRSA", ("SHA-1", "RSA")),
+            ("RSA-SHA1", ("SHA-1", "RSA")),
+            ("md5WithRSAEncryption", ("MD5", "RSA")),
+            ("md4WithRSAEncryption", ("MD4", "RSA")),
+            ("md2WithRSAEncryption", ("MD2", "RSA")),
+            ("ecdsa-with-SHA1", ("SHA-1", "ECDSA")),
+            ("SHA384withECDSA", ("SHA-384", "ECDSA")),
+            ("dsaWithSHA1", ("SHA-1", "DSA")),
+            ("SHA256withRSAandMGF1", ("SHA-256", "RSA-PSS")),
+        ],
+    )
+    def test_digest_and_signer(self, text: str, scheme: tuple[str, str]) -> None:
+        assert names_module.signature_scheme(text) == scheme
+
+    @pytest.mark.parametrize("text", ["RSA", "ECDSA-P256", "1.2.840.113549.1.1.5", "RS256", ""])
+    def test_other_names(self, text: str) -> None:
+        assert names_module.signature_scheme(text) is None
+
+    def test_md4_schemes_stay_unknown(self) -> None:
+        # No catalog entry signs with MD4: an unknown, never a sound-looking RSA scheme.
+        assert not parse_algorithm("md4WithRSAEncryption").known

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from qrap_core.crypto.suites import is_cipher_suite, parse_cipher_suite, suite_components
+from qrap_core.crypto import parse_algorithm, policy
+from qrap_core.crypto.suites import (
+    CIPHER_FLAWS,
+    is_cipher_suite,
+    parse_cipher_suite,
+    suite_components,
+)
 
 # name, key exchange, authentication, cipher, MAC (canonical names; None: no such part)
 SUITES: list[tuple[str, str | None, str | None, str | None, str | None]] = [
@@ -86,3 +92,92 @@ class TestSuiteComponents:
 
     def test_a_readable_suite(self) -> None:
         assert is_cipher_suite("ECDHE-RSA-AES128-GCM-SHA256")
+
+
+class TestSuiteWeaknesses:
+    @pytest.mark.parametrize(
+        ("name", "weaknesses"),
+        [
+            ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", ()),
+            ("TLS_AES_256_GCM_SHA384", ()),
+            ("TLS_RSA_WITH_NULL_SHA", ("null-cipher",)),
+            ("TLS_RSA_EXPORT_WITH_RC4_40_MD5", ("export", "rc4", "md5-mac")),
+            ("TLS_DH_anon_WITH_AES_128_CBC_SHA", ("anonymous", "cbc-sha1")),
+            ("TLS_RSA_WITH_3DES_EDE_CBC_SHA", ("3des", "cbc-sha1")),
+            ("TLS_RSA_WITH_DES_CBC_SHA", ("des", "cbc-sha1")),
+            ("TLS_RSA_WITH_IDEA_CBC_SHA", ("64-bit-block", "cbc-sha1")),
+            ("TLS_RSA_EXPORT_WITH_RC2_CBC_40_MD5", ("export", "64-bit-block", "md5-mac")),
+            ("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", ()),
+            ("DES-CBC3-SHA", ("3des", "cbc-sha1")),
+            ("ADH-AES128-SHA", ("anonymous", "cbc-sha1")),
+        ],
+    )
+    def test_weaknesses(self, name: str, weaknesses: tuple[str, ...]) -> None:
+        assert parse_cipher_suite(name).weaknesses == weaknesses
+
+    @pytest.mark.parametrize(
+        ("name", "weak"),
+        [
+            ("TLS_RSA_WITH_NULL_SHA", True),
+            ("TLS_RSA_WITH_RC4_128_SHA", True),
+            ("TLS_DH_anon_WITH_AES_128_GCM_SHA256", True),
+            ("TLS_RSA_EXPORT1024_WITH_DES_CBC_SHA", True),
+            ("TLS_RSA_WITH_AES_128_CBC_SHA", False),
+            ("TLS_CHACHA20_POLY1305_SHA256", False),
+        ],
+    )
+    def test_weak(self, name: str, weak: bool) -> None:
+        assert parse_cipher_suite(name).weak is weak
+
+    @pytest.mark.parametrize(
+        ("name", "broken"),
+        [("TLS_RSA_WITH_NULL_SHA", True), ("TLS_RSA_WITH_DES_CBC_SHA", True),
+         ("TLS_RSA_WITH_RC4_128_SHA", False), ("TLS_RSA_WITH_3DES_EDE_CBC_SHA", False)],
+    )  # fmt: skip
+    def test_cipher_flaw(self, name: str, broken: bool) -> None:
+        flaw = parse_cipher_suite(name).cipher_flaw
+        assert flaw is not None
+        assert flaw.broken is broken
+
+    @pytest.mark.parametrize(
+        ("name", "forward_secrecy", "aead"),
+        [
+            ("TLS_AES_128_GCM_SHA256", True, True),
+            ("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", True, True),
+            ("TLS_DHE_RSA_WITH_AES_128_CBC_SHA", True, False),
+            ("TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256", True, False),
+            # RFC 6655 writes DHE_PSK as "PSK_DHE" in its CCM_8 suites.
+            ("TLS_PSK_DHE_WITH_AES_128_CCM_8", True, True),
+            # Anonymous DH is ephemeral: forward-secret, though nobody vouches for the server.
+            ("TLS_DH_anon_WITH_AES_128_CBC_SHA", True, False),
+            ("TLS_RSA_WITH_AES_128_GCM_SHA256", False, True),
+            ("TLS_ECDH_RSA_WITH_AES_128_CBC_SHA", False, False),
+            ("TLS_PSK_WITH_AES_128_CCM", False, True),
+            ("ECDHE-RSA-CHACHA20-POLY1305", True, True),
+        ],
+    )
+    def test_forward_secrecy_and_aead(self, name: str, forward_secrecy: bool, aead: bool) -> None:
+        profile = parse_cipher_suite(name)
+        assert (profile.forward_secrecy, profile.aead) == (forward_secrecy, aead)
+
+    @pytest.mark.parametrize(
+        ("name", "bits"),
+        [
+            ("TLS_RSA_WITH_3DES_EDE_CBC_SHA", 112),
+            ("TLS_RSA_WITH_NULL_SHA256", 0),
+            ("TLS_RSA_EXPORT_WITH_DES40_CBC_SHA", 40),
+            ("TLS_RSA_WITH_DES_CBC_SHA", 56),
+            ("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", 256),
+            ("TLS_CHACHA20_POLY1305_SHA256", 256),
+            ("0xC0FF", None),
+        ],
+    )
+    def test_effective_bits(self, name: str, bits: int | None) -> None:
+        assert parse_cipher_suite(name).effective_bits == bits
+
+    @pytest.mark.parametrize("cipher", sorted(set(CIPHER_FLAWS) - {"NULL"}))
+    def test_every_flawed_cipher_is_a_retired_catalog_family(self, cipher: str) -> None:
+        info = parse_algorithm(cipher)
+        assert info.family == cipher
+        assert info.deprecated
+        assert policy.retired_after(cipher) == policy.classical_deadline(info)

@@ -17,13 +17,13 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from pydantic import ValidationError
 
-from qrap_core.assessment.targets import CbomTarget
+from qrap_core.assessment import report as json_report
 from qrap_core.discovery import cbom
 from qrap_core.discovery.cbom_reader import MAX_COMPONENT_WARNINGS, MAX_WARNINGS
+from qrap_core.discovery.targets import CbomTarget
 from qrap_core.discovery.types import CryptoAsset, TargetResult
 from qrap_core.enums import Usage
 from qrap_core.finding.models import CryptoAssetRecord
-from qrap_core.reports import json_report
 from qrap_core.rules import FindingDraft, RuleContext, evaluate
 
 # Documents of our own making, in the shapes generators write (see cbom_docs/).

@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
-from qrap_core.assessment.targets import CertificateTarget
 from qrap_core.discovery.certificate import (
     MAX_CERTIFICATE_BYTES,
     MAX_CERTIFICATES,
@@ -24,6 +23,7 @@ from qrap_core.discovery.certificate import (
     decode_target,
     load_certificates,
 )
+from qrap_core.discovery.targets import CertificateTarget
 from qrap_core.enums import Usage
 from qrap_core.errors import InvalidCertificate
 from tests import cabundle

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from qrap_core.assessment.targets import InventoryTarget
 from qrap_core.discovery.inventory import analyze, parse_usage
+from qrap_core.discovery.targets import InventoryTarget
 from qrap_core.enums import Usage
 
 

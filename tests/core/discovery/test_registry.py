@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from qrap_core.assessment.targets import (
+from qrap_core.discovery.registry import DiscoveryContext, analyze_all
+from qrap_core.discovery.targets import (
     CbomTarget,
     CertificateTarget,
     InventoryItem,
@@ -19,7 +20,6 @@ from qrap_core.assessment.targets import (
     Target,
     TlsTarget,
 )
-from qrap_core.discovery.registry import DiscoveryContext, analyze_all
 from qrap_core.discovery.types import TargetResult
 from qrap_core.netpolicy import NetworkPolicy
 from tests.servers import CERTS

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from qrap_core.assessment.targets import SshTarget, parse_target_string
 from qrap_core.discovery import ssh
+from qrap_core.discovery.targets import SshTarget, parse_target_string
 from qrap_core.discovery.types import TargetResult
 from qrap_core.enums import Usage
 from qrap_core.netpolicy import NetworkPolicy

@@ -13,8 +13,8 @@ from typing import TypeVar
 
 import pytest
 
-from qrap_core.assessment.targets import TlsTarget
 from qrap_core.discovery import tls
+from qrap_core.discovery.targets import TlsTarget
 from qrap_core.discovery.types import CryptoAsset, TargetResult
 from qrap_core.enums import FindingCategory, RiskLevel, Usage
 from qrap_core.netpolicy import NetworkPolicy

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from qrap_cli.demo_server import serve_tls
 from qrap_cli.embedded import EMBEDDED_ALLOW_NETWORKS, EmbeddedRunner
 from qrap_core.assessment.schemas import DataProfile
-from qrap_core.assessment.targets import CertificateTarget, InventoryItem, InventoryTarget, Target
+from qrap_core.discovery.targets import CertificateTarget, InventoryItem, InventoryTarget, Target
 from qrap_core.enums import RISK_ORDER, FindingCategory, RiskLevel
 from qrap_core.rules.base import FindingDraft
 from qrap_core.scoring import AssetScore, overall_risk_for
@@ -145,7 +145,7 @@ class TestAnAssessmentOfTheExamples:
         runner = EmbeddedRunner(settings, tmp_path / "embedded.db")
         try:
             with serve_tls(certs / "tls-server.pem", certs / "tls-server.key") as port:
-                outcome, report = runner.assess(
+                outcome, typed = runner.assess(
                     name="examples",
                     target_assets=[f"127.0.0.1:{port}"],
                     targets=targets,
@@ -154,6 +154,7 @@ class TestAnAssessmentOfTheExamples:
         finally:
             runner.close()
         assert outcome.status == "COMPLETED", outcome.detail
+        report = typed.to_json()
         findings = report["findings"]
         assert len({f["risk_level"] for f in findings}) >= 3  # several levels to compare
         for finding in findings:

@@ -16,9 +16,9 @@ from standardwebhooks.webhooks import Webhook
 from qrap_core.assessment import service as assessment_service
 from qrap_core.assessment.models import Assessment, AssessmentRun
 from qrap_core.assessment.schemas import AssessmentCreate
-from qrap_core.assessment.targets import CertificateTarget
 from qrap_core.audit.service import Actor
 from qrap_core.db import Database, DeferredTask, utcnow
+from qrap_core.discovery.targets import CertificateTarget
 from qrap_core.errors import InvalidInput
 from qrap_core.netpolicy import NetworkPolicy
 from qrap_core.organization import service as organization_service

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 import uuid
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
+from qrap_core.discovery.cbom_reader import check_document
 from qrap_core.errors import InvalidTarget
+from qrap_core.netpolicy import is_hostname, never_probed
 
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _DEFAULT_PORTS = {"https": 443, "tls": 443, "ssh": 22}
 
 
@@ -21,16 +21,10 @@ class _Target(BaseModel):
 
 
 def _probe_host(value: str) -> str:
-    reason = _never_probed(value)
+    reason = never_probed(value)
     if reason is not None:
         raise ValueError(f"{value} ({reason}) is never probed")
     return value
-
-
-def _never_probed(host: str) -> str | None:
-    from qrap_core.netpolicy import never_probed  # netpolicy imports this module
-
-    return never_probed(host)
 
 
 class TlsTarget(_Target):
@@ -75,8 +69,6 @@ class CbomTarget(_Target):
             raise ValueError("give exactly one of 'document' and 'artifact_id'")
         if self.document is not None:
             # Checked here so that a bad inline document is refused at submission (400).
-            from qrap_core.discovery.cbom import check_document  # cbom imports this module
-
             check_document(self.document)
         return self
 
@@ -122,18 +114,6 @@ Target = Annotated[
 ]
 TARGET_ADAPTER: TypeAdapter[Target] = TypeAdapter(Target)
 TARGET_LIST_ADAPTER: TypeAdapter[list[Target]] = TypeAdapter(list[Target])
-
-
-def is_hostname(value: str) -> bool:
-    """RFC 1123 host name (letters, digits, hyphens; dot-separated labels)."""
-    name = value[:-1] if value.endswith(".") else value
-    if not name or len(name) > 253:
-        return False
-    labels = name.split(".")
-    # An all-numeric last label would be a malformed IPv4 address, not a name.
-    if labels[-1].isdigit():
-        return False
-    return all(_LABEL.match(label) for label in labels)
 
 
 def is_host(value: str) -> bool:
@@ -183,7 +163,7 @@ def parse_target_string(raw: str) -> TlsTarget | SshTarget:
 
 
 def _refuse_never_probed(host: str, raw: str) -> None:
-    reason = _never_probed(host)
+    reason = never_probed(host)
     if reason is not None:
         raise InvalidTarget(f"{raw!r} ({reason}) is never probed")
 
