@@ -30,7 +30,7 @@ test: $(STAMP) test-deps reliability-deps ## the whole suite, fault suite includ
 test-fast: $(STAMP) test-deps ## all but the fault suite and integration tests, TEST_JOBS=2 processes (xdist)
 	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile -m "not reliability and not integration"
 
-test-reliability: $(STAMP) reliability-deps ## the fault suite alone (RELIABILITY.md T1-T13, T19, T20) and its summary
+test-reliability: $(STAMP) reliability-deps ## the fault suite alone (docs/reliability.md T1-T13, T19, T20) and its summary
 	$(BIN)/pytest -q -m reliability tests/reliability
 
 validate-deploy: $(STAMP) ## validate docker/ and k8s/ offline; test backup/restore on the local PostgreSQL

@@ -1,4 +1,5 @@
-"""Idempotency-Key for every POST (DESIGN §5): the HTTP side of ``qrap_core.idempotency``.
+"""Idempotency-Key for every POST (docs/reliability.md, P6): the HTTP side of
+``qrap_core.idempotency``.
 
 Pure ASGI middleware rather than a route dependency: it must answer before the route runs (a
 replay, 409, 422), hash the body exactly as it arrived and capture the response to store it,

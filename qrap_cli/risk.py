@@ -6,20 +6,18 @@ import json
 import sys
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from qrap_core.errors import QrapError
-from qrap_core.logging import configure as configure_logging
-from qrap_core.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from qrap_core.settings import Settings
 
 model_app = typer.Typer(help="The XGBoost risk model: train (reproducibly, with feedback), info.")
-err = Console(stderr=True, soft_wrap=True)
 FORMATS = ("table", "json")
 
 
@@ -31,11 +29,21 @@ def register(app: typer.Typer) -> None:
 
 
 def _die(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(code)
+    from qrap_cli.common import die
+
+    return die(message, code)
+
+
+def _note(message: str) -> None:
+    from qrap_cli.common import err
+
+    err().print(message, highlight=False)
 
 
 def _settings() -> Settings:
+    from qrap_core.logging import configure as configure_logging
+    from qrap_core.settings import load_settings
+
     configure_logging("warning", json=False)  # stdout carries the answer
     try:
         return load_settings()
@@ -50,6 +58,8 @@ def _format(value: str) -> str:
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console(width=None if sys.stdout.isatty() else 160)
 
 
@@ -73,6 +83,9 @@ def hndl(
     Urgency is the higher of the risk window's (>= 10 years CRITICAL, >= 5 HIGH, > 0 MEDIUM)
     and the probability of exposure's (>= 0.50 CRITICAL, >= 0.25 HIGH, >= 0.10 MEDIUM).
     """
+    from rich.table import Table
+    from rich.text import Text
+
     from qrap_core.db import utcnow
     from qrap_core.scoring import hndl as hndl_service
 
@@ -126,6 +139,10 @@ def plan(
     output_format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """Plan the migration of declared assets: targets, phases, deadlines, dependencies."""
+    from pydantic import ValidationError
+    from rich.table import Table
+    from rich.text import Text
+
     from qrap_core.planning import plan_migration
     from qrap_core.planning.schemas import MigrationPlanRequest
 
@@ -230,14 +247,14 @@ def model_train(
         survey=survey,
         feedback=examples,
         base_version=training.SHIPPED_VERSION,
-        progress=lambda message: err.print(message, highlight=False),
+        progress=_note,
     )
     if directory is not None:
         model_path, _, card_path = training.save(trained, directory)
-        err.print(f"wrote {model_path} and {card_path}", highlight=False)
+        _note(f"wrote {model_path} and {card_path}")
         if card is not None:
             card.write_text(card_path.read_text(encoding="utf-8"), encoding="utf-8")
-            err.print(f"wrote {card}", highlight=False)
+            _note(f"wrote {card}")
     metrics = trained.meta["metrics"]
     sys.stdout.write(
         json.dumps(
@@ -248,14 +265,13 @@ def model_train(
         + "\n"
     )
     if directory is not None and feedback:
-        err.print(
+        _note(
             f"activate it with QRAP_MODEL_DIR={directory} "
-            f"QRAP_MODEL_VERSION={trained.meta['version']}",
-            highlight=False,
+            f"QRAP_MODEL_VERSION={trained.meta['version']}"
         )
     if check:
         report = training.reproduction_report(trained)
-        err.print(json.dumps(report, indent=2), highlight=False)
+        _note(json.dumps(report, indent=2))
         if not report["same_predictions"]:
             raise typer.Exit(1)
 

@@ -1,4 +1,4 @@
-"""Which addresses a probe or a webhook may reach (DESIGN §8, RELIABILITY "SSRF vetting").
+"""Which addresses a probe or a webhook may reach (docs/reliability.md, T14).
 
 The policy resolves a host once, vets every answer, and hands back the address to dial, so
 the address checked is the address connected to (no second lookup an attacker could rebind).

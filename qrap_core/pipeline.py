@@ -126,7 +126,7 @@ class RunExecutor:
         except LostLease:
             return self._lost(run_id, claimed.attempt, "run cancelled or taken over while running")
         except (OperationalError, InterfaceError):
-            # The database, not the run, failed: let the task retry (RELIABILITY T20).
+            # The database, not the run, failed: let the task retry (docs/reliability.md T20).
             log.warning("run.database_error", run_id=str(run_id), exc_info=True)
             raise
         except Exception as exc:

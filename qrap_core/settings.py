@@ -1,4 +1,4 @@
-"""Settings: the one place that reads the environment (DESIGN §9)."""
+"""Settings: the one place that reads the environment."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     worker_device: Literal["cpu", "cuda"] = "cpu"
     worker_concurrency: int = Field(default=2, ge=1, le=64)
 
-    # Probes: loopback and private ranges are reached only when listed here (DESIGN §8).
+    # Probes: loopback and private ranges are reached only when listed here.
     scan_allow_networks: str = ""
     probe_timeout: float = Field(default=5.0, gt=0, le=120)
     # Open probe connections across all endpoints of a run (the asyncio probe pool).
@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     # Recurring assessments: how often beat looks for schedules that are due.
     schedule_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
 
-    # Celery (RELIABILITY §3). Overridable so the fault tests can run with short limits; the
+    # Celery (docs/reliability.md). Overridable so the fault tests can run with short limits; the
     # worker refuses a visibility timeout under twice the hard time limit (kombu restores a
     # message still running after the visibility timeout, which would run it twice).
     celery_visibility_timeout: int = Field(default=900, ge=10)
@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
     webhook_dispatch_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
     webhook_schedule_scale: float = Field(default=1.0, gt=0, le=1.0)
-    # Loopback and private addresses are reached only with this set (DESIGN §8).
+    # Loopback and private addresses are reached only with this set.
     webhook_allow_private: bool = False
 
     # Idempotency-Key records live at least 24 h (tests shorten it); an in-flight record older
@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     default_migration_years: float = Field(default=3, ge=0, le=50)
     crqc_year: int = Field(default=2035, ge=2000, le=2100)
 
-    # Risk engine. The CRQC timeline is the expert survey table of KNOWLEDGE.md, kept in a
+    # Risk engine. The CRQC timeline is the expert survey table (Global Risk Institute), kept in a
     # JSON file a user may replace; the threat model picks its pessimistic, median or
     # optimistic column. Feedback-trained model versions live in model_dir; model_version
     # selects one of them (unset: the model shipped in the package).

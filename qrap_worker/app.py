@@ -1,6 +1,6 @@
 """The Celery app: named queues, late ack, one prefetched message per process.
 
-Settings follow RELIABILITY.md §3, checked on celery 5.7 / kombu 5.7: a message is acknowledged
+Settings follow docs/reliability.md, checked on celery 5.7 / kombu 5.7: a message is acknowledged
 only after its task ran, a child killed mid-task puts its message back, and PostgreSQL (not the
 broker) holds job state, attempts and webhook retry times, so no task carries a countdown or ETA
 longer than the visibility timeout.

@@ -1,4 +1,4 @@
-"""The import graph keeps the layers DESIGN §2 draws: no circle, and no arrow pointing up.
+"""The import graph keeps the layers of docs/architecture.md: no circle, no arrow pointing up.
 
 ``qrap_core`` is the domain: it never imports the deployables (API, worker, CLI) nor their
 frameworks, and its pure layers (catalog, discovery, rules, scoring, planning, reports) never

@@ -1,4 +1,4 @@
-"""Build the report (DESIGN Appendix B) from a stored run, for the API and ``qrap assess``."""
+"""Build the report (the JSON report) from a stored run, for the API and ``qrap assess``."""
 
 from __future__ import annotations
 

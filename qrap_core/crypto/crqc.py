@@ -1,6 +1,6 @@
 """The CRQC timeline: when a cryptographically relevant quantum computer may exist.
 
-The expert survey of KNOWLEDGE.md gives P(CRQC within N years) for N = 5 ... 30, as a
+The Global Risk Institute's expert survey gives P(CRQC within N years) for N = 5 ... 30, as a
 pessimistic-optimistic range. That table lives in ``crqc_survey.json`` beside this module (a
 user may point ``QRAP_CRQC_SURVEY_FILE`` at their own); its columns are the threat models.
 Between horizons the cumulative probability is interpolated linearly; past the last horizon it

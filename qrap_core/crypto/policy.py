@@ -3,7 +3,7 @@
 One place for the migration policy that rules, the planner and the catalog description share:
 the post-quantum replacement per usage (NIST by default, or the CNSA 2.0 profile), the NIST IR
 8547 (ipd) transition dates and the CNSA 2.0 "exclusively use" dates per kind of system.
-The dates are facts from ``shared/KNOWLEDGE.md``; change them here and nowhere else.
+The dates are NIST IR 8547's and CNSA 2.0's; change them here and nowhere else.
 """
 
 from __future__ import annotations

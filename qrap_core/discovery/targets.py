@@ -1,4 +1,4 @@
-"""Typed assessment targets and the string forms DESIGN §4 accepts."""
+"""Typed assessment targets and their string forms."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ Per endpoint, all over asyncio so that many endpoints are probed at once:
    until it refuses (what sslyze and testssl.sh do, but reading only the ServerHello).
 4. Per key-exchange group, one TLS 1.3 ClientHello whose supported_groups holds only that
    group and whose key_share is empty: a HelloRetryRequest (or ServerHello) naming the group
-   means accepted, a refusal alert means not (KNOWLEDGE.md). Anything else is "not_tested",
+   means accepted, a refusal alert means not. Anything else is "not_tested",
    never "rejected".
 
 An unreachable endpoint is a target error with no assets; a reachable one that refuses every

@@ -54,7 +54,7 @@ class Group:
     tls12: bool = False  # also negotiable as an ECDHE curve in TLS 1.0-1.2
 
 
-# IANA TLS Supported Groups (KNOWLEDGE.md). Order is the probe's preference when it needs one.
+# IANA TLS Supported Groups registry. Order is the probe's preference when it needs one.
 GROUPS: tuple[Group, ...] = (
     Group(0x11EC, "X25519MLKEM768", "hybrid"),
     Group(0x11EB, "SecP256r1MLKEM768", "hybrid"),

@@ -1,4 +1,5 @@
-"""Idempotency-Key semantics (DESIGN §5, IETF draft-ietf-httpapi-idempotency-key-header).
+"""Idempotency-Key semantics (docs/reliability.md P6, IETF
+draft-ietf-httpapi-idempotency-key-header).
 
 The first request with a key inserts an ``in_flight`` record in a transaction of its own, so
 concurrent retries see it and get 409. The request's own unit of work marks the record

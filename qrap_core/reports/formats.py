@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Literal
 
-from qrap_core.reports import cbom, csv_report, html, sarif
+from qrap_core.reports import FORMATS, ExportFormat, cbom, csv_report, html, sarif
 from qrap_core.reports.model import Report
 
-ExportFormat = Literal["json", "cbom", "sarif", "csv", "html"]
-FORMATS: tuple[ExportFormat, ...] = ("json", "cbom", "sarif", "csv", "html")
+__all__ = ["FORMATS", "ExportFormat", "render"]
 
 
 def _json(report: Report) -> str:

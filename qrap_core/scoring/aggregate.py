@@ -1,6 +1,6 @@
-"""From per-asset scores to findings' scores and a run's summary (DESIGN §6).
+"""From per-asset scores to findings' scores and a run's summary (docs/risk-scoring.md).
 
-One story (DESIGN §6): the model scores assets; a finding's ``risk_score`` lies in its
+One story (docs/risk-scoring.md): the model scores assets; a finding's ``risk_score`` lies in its
 ``risk_level``'s band (``BANDS``), placed inside the band by its asset's model score, so a
 higher level never scores lower and the model still orders findings of one level. A run's
 ``risk_score`` combines the asset scores and is then raised to the band floor of its worst

@@ -4,9 +4,10 @@ Findings are grouped by ``affected_asset``; each group becomes one declared asse
 ``current_algorithm`` parsed by the catalog) and is scored by the model like any asset of a
 run, with the findings' classical categories as its classical weakness. Assets counted in
 ``total_assets`` but named by no finding score 0. Aggregation and PQC readiness follow
-DESIGN §6 and the original contract: readiness is the share of assets with no MISSING_PQC or
-HARVEST_NOW_DECRYPT_LATER finding. As for a run, ``risk_score`` is raised to the band floor of
-the worst submitted level (``aggregate.BANDS``), so ``overall_risk`` is never below it.
+docs/risk-scoring.md and the original contract: readiness is the share of assets with no
+MISSING_PQC or HARVEST_NOW_DECRYPT_LATER finding. As for a run, ``risk_score`` is raised to the
+band floor of the worst submitted level (``aggregate.BANDS``), so ``overall_risk`` is never
+below it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The expert prior the risk model is trained on: a documented formula, not a data set.
 
-No public data set labels crypto assets with quantum risk, so the labels are what the facts
-of KNOWLEDGE.md imply, written down once here. For one feature row, each source of risk is a
-probability-like term in [0, 1]:
+No public data set labels crypto assets with quantum risk, so the labels are what NIST IR 8547,
+SP 800-57 and the CRQC expert survey imply, written down once here. For one feature row, each
+source of risk is a probability-like term in [0, 1]:
 
 - ``hndl``: harvest now, decrypt later. Probabilistic Mosca P(x + y > z) under the threat
   model's CRQC distribution (the ``crqc_probability`` feature), for quantum-vulnerable key

@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import xgboost as xgb
-from scipy.stats import spearmanr
 
 from qrap_core.crypto import catalog
 from qrap_core.discovery.types import CryptoAsset
@@ -448,18 +447,8 @@ def train(
         train_rows = np.concatenate([train_rows, fb_rows]).astype(np.float32)
         train_labels = np.concatenate([train_labels, fb_labels])
         weights = np.concatenate([weights, fb_weights])
-        digest = hashlib.sha256(
-            "\n".join(sorted(example.key() for example in feedback)).encode()
-        ).hexdigest()[:10]
-        version = f"{base_version or config.version}+fb.{digest}"
-        feedback_info = {
-            "verdicts": len(feedback),
-            "training_rows": len(fb_rows),
-            "weight_per_verdict": config.feedback_weight,
-            "variants_per_verdict": config.feedback_variants,
-            "digest": digest,
-            "sources": sorted({example.source for example in feedback})[:50],
-        }
+        feedback_info = _feedback_info(feedback, len(fb_rows), config)
+        version = f"{base_version or config.version}+fb.{feedback_info['digest']}"
     say(f"training on {len(train_rows)} rows")
     booster = xgb.train(
         config.xgb_params(),
@@ -481,14 +470,7 @@ def train(
         "training": asdict(config) | {"params": config.xgb_params()},
         "features": [asdict(feature) for feature in FEATURES],
         "prior": PriorConfig().to_dict(),
-        "crqc_survey": {
-            "source": survey.source,
-            "edition": next(iter(timelines.values())).edition,
-            "survey_year": survey_year,
-            "verified": next(iter(timelines.values())).verified,
-            "threat_models": {name: list(t.cdf[1:]) for name, t in timelines.items()},
-            "horizons_years": list(next(iter(timelines.values())).horizons[1:]),
-        },
+        "crqc_survey": _survey_meta(survey, timelines),
         "data": {
             "sites": config.sites,
             "rows": len(data.rows),
@@ -502,6 +484,35 @@ def train(
         "feedback": feedback_info,
     }
     return TrainedModel(booster, meta)
+
+
+def _feedback_info(
+    feedback: Sequence[FeedbackExample], rows: int, config: TrainingConfig
+) -> dict[str, Any]:
+    """What the card says of the blended verdicts; the digest names the version."""
+    digest = hashlib.sha256(
+        "\n".join(sorted(example.key() for example in feedback)).encode()
+    ).hexdigest()[:10]
+    return {
+        "verdicts": len(feedback),
+        "training_rows": rows,
+        "weight_per_verdict": config.feedback_weight,
+        "variants_per_verdict": config.feedback_variants,
+        "digest": digest,
+        "sources": sorted({example.source for example in feedback})[:50],
+    }
+
+
+def _survey_meta(survey: CrqcSurvey, timelines: dict[str, CrqcTimeline]) -> dict[str, Any]:
+    first = next(iter(timelines.values()))
+    return {
+        "source": survey.source,
+        "edition": first.edition,
+        "survey_year": first.survey_year,
+        "verified": first.verified,
+        "threat_models": {name: list(t.cdf[1:]) for name, t in timelines.items()},
+        "horizons_years": list(first.horizons[1:]),
+    }
 
 
 def feedback_rows(
@@ -589,6 +600,8 @@ def _spearman(a: Vector, b: Vector) -> float:
     by position in an unstable sort made the figure depend on numpy's SIMD sort kernel, so a
     machine with another CPU computed another metric. Average ranks do not depend on order.
     """
+    from scipy.stats import spearmanr  # only training evaluates; keep it off the run's path
+
     return float(spearmanr(a, b).statistic)
 
 

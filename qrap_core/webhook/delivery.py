@@ -18,7 +18,7 @@ from qrap_core.netpolicy import NetworkPolicy, ResolutionError
 
 USER_AGENT = "QRAP-Webhooks/1"
 EXCERPT_BYTES = 2048
-# RELIABILITY §3 / Standard Webhooks: loopback and private ranges open only on request.
+# docs/reliability.md / Standard Webhooks: loopback and private ranges open only on request.
 PRIVATE_NETWORKS = (
     "127.0.0.0/8",
     "::1/128",

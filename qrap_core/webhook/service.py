@@ -3,7 +3,7 @@
 Messages are written by ``enqueue_assessment_event`` inside the transaction that changes the
 run's state. Beat calls ``claim_due`` (``FOR UPDATE SKIP LOCKED``) and sends one task per due
 message; the task calls ``deliver``, which counts the attempt, posts once, records the attempt
-and schedules the next one from RELIABILITY §3 with jitter. PostgreSQL holds every retry time:
+and schedules the next one from docs/reliability.md with jitter. PostgreSQL holds every retry time:
 no Celery countdown outlives the broker's visibility timeout.
 """
 
@@ -38,7 +38,7 @@ from qrap_core.webhook.schemas import (
     WebhookEvent,
 )
 
-# Delay before attempt n+1 after attempt n fails (RELIABILITY §3, Standard Webhooks): ten
+# Delay before attempt n+1 after attempt n fails (docs/reliability.md, Standard Webhooks): ten
 # attempts over 75 h 35 min.
 RETRY_DELAYS = (
     timedelta(seconds=5),

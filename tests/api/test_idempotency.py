@@ -1,4 +1,5 @@
-"""Idempotency-Key on POST (DESIGN §5): replay, mismatch, in flight, scope, no stored failures."""
+"""Idempotency-Key on POST (docs/reliability.md, P6): replay, mismatch, in flight, scope,
+no stored failures."""
 
 from __future__ import annotations
 

@@ -324,7 +324,7 @@ def probe_both(host: str, policy: NetworkPolicy) -> list[TargetResult]:
 
 
 class TestProbesDialOnlyVettedAddresses:
-    """RELIABILITY T14 for the TLS and SSH probes: rejected before connect, one resolution."""
+    """T14 (docs/reliability.md) for the TLS and SSH probes: refused before connect, one lookup."""
 
     @pytest.mark.parametrize(
         "host",

@@ -274,7 +274,7 @@ class TestTargetsThatCannotBeAssessed:
 
 
 class TestOneStory:
-    """DESIGN §6: a finding's level and score agree; overall_risk is not below the worst."""
+    """A finding's level and score agree; overall_risk is not below the worst (risk-scoring.md)."""
 
     def test_levels_scores_and_overall_risk_agree(
         self, database: Database, settings: Settings

@@ -85,7 +85,7 @@ def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
     if not LEDGER.rows:
         return
     tr = terminalreporter
-    tr.section("fault suite summary (RELIABILITY.md §2)")
+    tr.section("fault suite summary (docs/reliability.md)")
     header = (
         f"{'test':<5} {'fault':<62} {'injected':>8} {'submitted':>9} {'completed':>9} "
         f"{'duplicated':>10} {'lost':>5}"

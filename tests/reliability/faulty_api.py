@@ -1,7 +1,7 @@
 """`uvicorn --factory tests.reliability.faulty_api:create`: the real API plus test-only faults.
 
 ``crash_after_commit`` in QRAP_FAULT_FILE: the process dies (``os._exit(1)``) right after a
-commit, before the task is published (RELIABILITY T6). ``GET /test/slow?seconds=N`` holds a
+commit, before the task is published (docs/reliability.md T6). ``GET /test/slow?seconds=N`` holds a
 database connection for N seconds (``pg_sleep``), for the graceful-shutdown test (T19).
 """
 

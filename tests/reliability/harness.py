@@ -113,7 +113,7 @@ LEDGER = Ledger()
 
 
 class RedisServer:
-    """A private redis-server with AOF fsync on every write, as RELIABILITY §2 sets it up."""
+    """A private redis-server with AOF fsync on every write, as docs/reliability.md sets it up."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -164,7 +164,7 @@ class RedisServer:
 
 
 def reliability_env(database_url: str, redis_url: str, **overrides: str) -> dict[str, str]:
-    """Settings for every process of a fault test: RELIABILITY §2's test overrides."""
+    """Settings for every process of a fault test: docs/reliability.md's test overrides."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QRAP_", "QUANTUN_"))}
     env.update(
         {

@@ -1,4 +1,4 @@
-"""Webhook faults against a real worker and beat: retries on the RELIABILITY §3 schedule
+"""Webhook faults against a real worker and beat: retries on the docs/reliability.md schedule
 scaled 1/2000, an endpoint down throughout, 410, a redirect, a hang past the timeout (T12);
 and signatures checked with the Standard Webhooks reference library (T13)."""
 

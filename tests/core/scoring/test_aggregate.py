@@ -1,4 +1,4 @@
-"""A run's summary: score, level, PQC readiness and counts (DESIGN §6)."""
+"""A run's summary: score, level, PQC readiness and counts (docs/risk-scoring.md)."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ class TestAggregate:
 
 
 class TestWorstFindingFloor:
-    """overall_risk is never below the worst finding's level (DESIGN §6, "one story")."""
+    """overall_risk is never below the worst finding's level ("one story")."""
 
     def test_twelve_critical_findings_make_a_critical_server(self) -> None:
         # The model scores the server's assets HIGH-ish, the rules say CRITICAL twelve times.

@@ -1,4 +1,4 @@
-"""Score bands: a finding's risk_level and risk_score tell the same story (DESIGN §6)."""
+"""Score bands: a finding's risk_level and risk_score tell the same story (docs/risk-scoring.md)."""
 
 from __future__ import annotations
 
