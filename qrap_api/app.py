@@ -9,7 +9,6 @@ from fastapi import FastAPI
 
 from qrap_api import errors, openapi
 from qrap_api.auth import Authenticator
-from qrap_api.deps import AppState
 from qrap_api.idempotency import IdempotencyMiddleware
 from qrap_api.middleware import BodySizeLimit, SecurityHeaders
 from qrap_api.routes import (
@@ -23,6 +22,7 @@ from qrap_api.routes import (
     runs,
     webhooks,
 )
+from qrap_api.state import AppState
 from qrap_core import __version__
 from qrap_core.db import Database, Dispatcher
 from qrap_core.errors import ConfigurationError

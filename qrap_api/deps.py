@@ -9,20 +9,12 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 
 from qrap_api import idempotency
-from qrap_api.auth import ROLES, Authenticator, authenticate_request
+from qrap_api.auth import ROLES, authenticate_request
+from qrap_api.state import AppState
 from qrap_core.audit.service import Actor
-from qrap_core.db import Database, Dispatcher, UnitOfWork
+from qrap_core.db import UnitOfWork
 from qrap_core.errors import Forbidden
 from qrap_core.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from qrap_core.settings import Settings
-
-
-@dataclass
-class AppState:
-    settings: Settings
-    db: Database
-    dispatcher: Dispatcher
-    authenticator: Authenticator | None  # None only when QRAP_AUTH_DISABLED=true
 
 
 def get_state(request: Request) -> AppState:

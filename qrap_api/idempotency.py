@@ -28,7 +28,7 @@ from qrap_core.errors import QrapError, Unauthorized
 from qrap_core.idempotency import service as idempotency_service
 
 if TYPE_CHECKING:
-    from qrap_api.deps import AppState  # deps imports this module for bind()
+    from qrap_api.state import AppState
 
 HEADER = b"idempotency-key"
 _STATE_KEY = "idempotency_record"
