@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from qrap_core.discovery.types import CryptoAsset
-from qrap_core.enums import FindingCategory, RiskLevel, Usage
-from qrap_core.rules.base import FindingDraft
+from qrap_core.enums import RiskLevel, Usage
 from qrap_core.scoring import AssetScore, aggregate, overall_risk_for, pqc_readiness
 from qrap_core.scoring.aggregate import BANDS, floored, worst_level
+from tests.factories import make_draft
 
 
 def asset(
@@ -29,23 +29,7 @@ def asset(
     )
 
 
-def draft(level: RiskLevel, index: int = 0) -> FindingDraft:
-    return FindingDraft(
-        rule_id="QRAP-TEST-001",
-        category=FindingCategory.MISSING_PQC,
-        risk_level=level,
-        title="t",
-        description="d",
-        affected_asset="host:443",
-        current_algorithm=None,
-        recommended_algorithm=None,
-        remediation="r",
-        evidence={},
-        deadline=None,
-        references=(),
-        asset_index=index,
-        fingerprint=f"{index}-{level}",
-    )
+draft = make_draft
 
 
 def scores(*values: float) -> list[AssetScore]:

@@ -15,34 +15,18 @@ from qrap_cli.demo_server import serve_tls
 from qrap_cli.embedded import EMBEDDED_ALLOW_NETWORKS, EmbeddedRunner
 from qrap_core.assessment.schemas import DataProfile
 from qrap_core.discovery.targets import CertificateTarget, InventoryItem, InventoryTarget, Target
-from qrap_core.enums import RISK_ORDER, FindingCategory, RiskLevel
-from qrap_core.rules.base import FindingDraft
+from qrap_core.enums import RISK_ORDER, RiskLevel
 from qrap_core.scoring import AssetScore, overall_risk_for
 from qrap_core.scoring.aggregate import BAND_FEATURE, BANDS, finding_score, finding_scores
 from qrap_core.settings import Settings
+from tests.factories import make_draft
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "qrap_core" / "examples"
 LEVELS = sorted(RiskLevel, key=RISK_ORDER.__getitem__)  # CRITICAL first
 model_scores = st.floats(min_value=-50, max_value=150, allow_nan=False)
 
 
-def draft(level: RiskLevel, index: int = 0) -> FindingDraft:
-    return FindingDraft(
-        rule_id="QRAP-TEST-001",
-        category=FindingCategory.MISSING_PQC,
-        risk_level=level,
-        title="t",
-        description="d",
-        affected_asset="host:443",
-        current_algorithm=None,
-        recommended_algorithm=None,
-        remediation="r",
-        evidence={},
-        deadline=None,
-        references=(),
-        asset_index=index,
-        fingerprint=f"{index}-{level}",
-    )
+draft = make_draft
 
 
 class TestBands:
