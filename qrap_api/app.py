@@ -11,6 +11,7 @@ from qrap_api import errors, openapi
 from qrap_api.auth import Authenticator
 from qrap_api.idempotency import IdempotencyMiddleware
 from qrap_api.middleware import BodySizeLimit, SecurityHeaders
+from qrap_api.ratelimit import RateLimit
 from qrap_api.routes import (
     analysis,
     artifacts,
@@ -89,6 +90,8 @@ def create_app(
     app.include_router(analysis.router)
     # Innermost of the three: it sees bodies only after the size limit has vetted them.
     app.add_middleware(IdempotencyMiddleware)
+    # Outside idempotency (replays count, refusals claim no key), inside the size limit.
+    app.add_middleware(RateLimit, settings=settings)
     app.add_middleware(
         BodySizeLimit,
         max_body_size=settings.max_body_size,

@@ -13,6 +13,7 @@ the key committed together with its effects (``deps.get_uow`` calls ``bind``).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -94,20 +95,32 @@ class IdempotencyMiddleware:
     ) -> None:
         """Run the route under the claimed key, then store its answer or free the key."""
         scope.setdefault("state", {})[_STATE_KEY] = record_id
-        capture = _Capture(send)
+
+        async def store(capture: _Capture) -> None:
+            await to_thread.run_sync(lambda: _finish(db, record_id, capture))
+
+        capture = _Capture(send, store)
         try:
             await self.app(scope, receive, capture)
         except BaseException:
-            await to_thread.run_sync(lambda: _abandon(db, record_id))
+            if not capture.stored:
+                await to_thread.run_sync(lambda: _abandon(db, record_id))
             raise
-        await to_thread.run_sync(lambda: _finish(db, record_id, capture))
+        if not capture.stored:  # the route ended without a complete body
+            await store(capture)
 
 
 class _Capture:
-    """Forwards the response to the client and keeps what a replay needs."""
+    """Forwards the response to the client and keeps what a replay needs.
 
-    def __init__(self, send: Send) -> None:
+    The answer is stored before its last byte is forwarded: a client that has the whole
+    response and retries at once must get the replay, never a 409 "still in flight".
+    """
+
+    def __init__(self, send: Send, store: Callable[[_Capture], Awaitable[None]]) -> None:
         self._send = send
+        self._store = store
+        self.stored = False
         self.status = 500
         self.headers: dict[str, str] = {}
         self._chunks: list[bytes] = []
@@ -121,6 +134,9 @@ class _Capture:
                     self.headers[lowered] = value.decode("latin-1")
         elif message["type"] == "http.response.body":
             self._chunks.append(message.get("body", b""))
+            if not message.get("more_body", False) and not self.stored:
+                await self._store(self)
+                self.stored = True
         await self._send(message)
 
     @property

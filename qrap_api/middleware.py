@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import deque
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qrap_api.errors import error_response
+from qrap_core.validation import JsonDepth
 
 SECURITY_HEADERS = [
     (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
@@ -28,6 +30,33 @@ class _TooLarge(Exception):
     pass
 
 
+# JSON bodies nested deeper than this are refused before they are parsed: json.loads recurses
+# per level (100,000 "[" raise RecursionError, after building a huge tree). An inline CBOM
+# target sits four levels down and may itself nest cbom_reader.MAX_DEPTH (64) levels.
+MAX_JSON_DEPTH = 100
+_BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def _is_json(scope: Scope) -> bool:
+    """Whether FastAPI would parse the body as JSON (no Content-Type, or a JSON one)."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            media = bytes(value).split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or (
+                media.startswith(b"application/") and media.endswith(b"+json")
+            )
+    return True
+
+
+def _too_deep(limit: int) -> JSONResponse:
+    return error_response(
+        400,
+        f"the JSON body nests deeper than {limit} levels",
+        "JsonTooDeep",
+        [{"field": "body", "message": f"nested deeper than {limit} levels"}],
+    )
+
+
 def _too_large(limit: int) -> JSONResponse:
     return error_response(413, f"request body exceeds {limit} bytes", "PayloadTooLarge")
 
@@ -40,19 +69,27 @@ class BodySizeLimit:
     """413 for bodies over the limit, by Content-Length and by counting what actually arrives."""
 
     def __init__(
-        self, app: ASGIApp, max_body_size: int, upload_max_size: int | None = None
+        self,
+        app: ASGIApp,
+        max_body_size: int,
+        upload_max_size: int | None = None,
+        max_json_depth: int = MAX_JSON_DEPTH,
     ) -> None:
         self.app = app
         self.max_body_size = max_body_size
         self.upload_max_size = upload_max_size or max_body_size
+        self.max_json_depth = max_json_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         limit = self.max_body_size
+        json_body = False
         if scope.get("method") == "POST" and _UPLOAD_PATH.match(scope.get("path", "")):
-            limit = self.upload_max_size
+            limit = self.upload_max_size  # a CBOM upload: its streaming reader bounds depth
+        else:
+            json_body = scope.get("method") in _BODY_METHODS and _is_json(scope)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -64,6 +101,9 @@ class BodySizeLimit:
                 if too_big:
                     await _too_large(limit)(scope, receive, send)
                     return
+        if json_body:
+            await self._json(scope, receive, send, limit)
+            return
         received = 0
         started = False
 
@@ -87,6 +127,37 @@ class BodySizeLimit:
         except _TooLarge:
             if not started:
                 await _too_large(limit)(scope, receive, send)
+
+    async def _json(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        """Read a JSON body whole (it is within ``limit``), measuring its size and nesting as
+        it arrives; refuse it (413, 400) or hand it on to the app, which then parses it.
+
+        Read here, not checked inside the app's ``receive``: FastAPI turns an exception raised
+        while it reads a body into a generic 400.
+        """
+        depth = JsonDepth(self.max_json_depth)
+        received = 0
+        messages: deque[Message] = deque()
+        while True:
+            msg = await receive()
+            messages.append(msg)
+            if msg["type"] != "http.request":
+                break  # the client went away: let the app see it
+            body = msg.get("body", b"")
+            received += len(body)
+            if received > limit:
+                await _too_large(limit)(scope, receive, send)
+                return
+            if not depth.feed(body):
+                await _too_deep(self.max_json_depth)(scope, receive, send)
+                return
+            if not msg.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return messages.popleft() if messages else await receive()
+
+        await self.app(scope, replay, send)
 
 
 class SecurityHeaders:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from qrap_core.analysis import (
@@ -40,7 +41,7 @@ from qrap_core.assessment.lease import (
     heartbeat_interval,
 )
 from qrap_core.assessment.lifecycle import ClaimedRun
-from qrap_core.assessment.models import AssessmentRun
+from qrap_core.assessment.models import Assessment, AssessmentRun
 from qrap_core.assessment.results import RunResults
 from qrap_core.assessment.schemas import DataProfile
 from qrap_core.assessment.service import resolve_targets
@@ -122,7 +123,13 @@ class RunExecutor:
             with keeper:
                 targets = resolve_targets(list(claimed.target_assets), claimed.parsed_targets())
                 self._set_total(run_id, len(targets))
-                analysis = self.analyze(targets, claimed.parsed_profile(), run_id, on_progress)
+                analysis = self.analyze(
+                    targets,
+                    claimed.parsed_profile(),
+                    run_id,
+                    on_progress,
+                    organization_id=self._organization_of(claimed.assessment_id),
+                )
         except LostLease:
             return self._lost(run_id, claimed.attempt, "run cancelled or taken over while running")
         except (OperationalError, InterfaceError):
@@ -142,10 +149,13 @@ class RunExecutor:
         data_profile: DataProfile | Mapping[str, Any],
         run_id: uuid.UUID | None = None,
         on_progress: ProgressCallback | None = None,
+        *,
+        organization_id: uuid.UUID | None = None,
     ) -> Analysis:
         """Analyze every target with this executor's settings and model. With ``run_id``, each
         finished target also renews that run's lease and records its progress (raising
-        LostLease once the run is no longer this worker's)."""
+        LostLease once the run is no longer this worker's). Uploaded documents are opened only
+        for ``organization_id`` (the assessment's organization); without it, none are."""
         profile = (
             data_profile
             if isinstance(data_profile, DataProfile)
@@ -158,7 +168,9 @@ class RunExecutor:
             if on_progress is not None:
                 on_progress(done, total, label)
 
-        return analyze_targets(targets, profile, self._context(), self.model, progressed)
+        return analyze_targets(
+            targets, profile, self._context(organization_id), self.model, progressed
+        )
 
     def extend_lease(self, run_id: uuid.UUID) -> bool:
         """Push the lease forward; False when the run is no longer ours (cancelled, taken)."""
@@ -171,14 +183,22 @@ class RunExecutor:
         with self.db.unit_of_work() as uow:
             return lifecycle.claim(uow, run_id, self.lease, self.clock())
 
-    def _context(self) -> AnalysisContext:
+    def _organization_of(self, assessment_id: uuid.UUID) -> uuid.UUID | None:
+        with self.db.unit_of_work() as uow:
+            return uow.session.scalar(
+                select(Assessment.organization_id).where(Assessment.id == assessment_id)
+            )
+
+    def _context(self, organization_id: uuid.UUID | None = None) -> AnalysisContext:
+        # Uploaded CBOMs, read in slices, and only the assessment's organization's.
+        artifacts = None if organization_id is None else ArtifactStore(self.db, organization_id)
         return AnalysisContext(
             discovery=DiscoveryContext(
                 policy=self.policy,
                 timeout=self.settings.probe_timeout,
                 now=self.clock(),
                 concurrency=self.settings.probe_concurrency,
-                artifacts=ArtifactStore(self.db),  # uploaded CBOMs, read in slices
+                artifacts=artifacts,
             ),
             crqc_year=self.settings.crqc_year,
             default_shelf_life_years=self.settings.default_shelf_life_years,

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8083, ge=1, le=65535)
     log_level: Literal["debug", "info", "warn", "warning", "error"] = "info"
     rate_limit: int = Field(default=100, ge=1)
+    # Redis down: serve (and log a warning) when true, answer 503 when false.
+    rate_limit_fail_open: bool = True
     max_body_size: int = Field(default=1_048_576, ge=1024)
 
     jwt_secret: SecretStr | None = Field(default=None, validation_alias="QUANTUN_JWT_SECRET")

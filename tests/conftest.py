@@ -226,6 +226,7 @@ def settings(pg_url: str, broker_url: str) -> Settings:
         QUANTUN_API_KEYS=f"{ADMIN_KEY}:ci-admin:admin,{VIEWER_KEY}:ci-viewer:viewer",
         scan_allow_networks="127.0.0.0/8",
         probe_timeout=3.0,
+        rate_limit=1_000_000,  # tests make hundreds of requests a minute with one key
     )
 
 

@@ -46,6 +46,11 @@ def add_cbom(
 
     Raises InvalidCbom (400) naming where the document is wrong.
     """
+    if "\x00" in filename or "\x00" in media_type:
+        raise InvalidInput(
+            "the uploaded file's name or media type contains the NUL character",
+            details=[{"field": "file", "message": "name or media type contains NUL"}],
+        )
     stream.seek(0)
     parsed = read_cbom(stream)
     stream.seek(0)
@@ -131,20 +136,32 @@ class _BlobReader(io.RawIOBase):
 
 
 class ArtifactStore:
-    """The ``ArtifactSource`` the discovery registry uses to open uploaded documents."""
+    """The ``ArtifactSource`` the discovery registry uses to open uploaded documents.
 
-    def __init__(self, db: Database) -> None:
+    It opens only documents of ``organization_id`` (the organization of the assessment being
+    run): another organization's document is answered like one that does not exist.
+    """
+
+    def __init__(self, db: Database, organization_id: uuid.UUID) -> None:
         self.db = db
+        self.organization_id = organization_id
 
     @contextmanager
     def __call__(self, artifact_id: Any) -> Iterator[BinaryIO]:
+        try:
+            key = uuid.UUID(str(artifact_id))
+        except ValueError:
+            raise InvalidInput(f"uploaded document {artifact_id} does not exist") from None
         with self.db.unit_of_work() as uow:
             size = uow.session.scalar(
-                select(AssessmentArtifact.size).where(AssessmentArtifact.id == artifact_id)
+                select(AssessmentArtifact.size).where(
+                    AssessmentArtifact.id == key,
+                    AssessmentArtifact.organization_id == self.organization_id,
+                )
             )
         if size is None:
             raise InvalidInput(f"uploaded document {artifact_id} no longer exists")
-        reader = io.BufferedReader(_BlobReader(self.db, uuid.UUID(str(artifact_id)), size), CHUNK)
+        reader = io.BufferedReader(_BlobReader(self.db, key, size), CHUNK)
         try:
             yield reader
         finally:

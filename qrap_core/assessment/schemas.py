@@ -3,13 +3,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from qrap_core import schedule as schedule_lib
 from qrap_core.discovery.targets import Target
 from qrap_core.errors import QrapError
+from qrap_core.validation import Text
 from qrap_core.webhook.schemas import check_webhook_url
 
 
@@ -40,20 +41,24 @@ class DataProfile(BaseModel):
 class AssessmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=255)
+    name: Text = Field(min_length=1, max_length=255)
     organization_id: uuid.UUID
-    target_assets: list[str] = Field(default_factory=list, max_length=1000)
+    target_assets: list[Annotated[Text, Field(max_length=2048)]] = Field(
+        default_factory=list, max_length=1000
+    )
     targets: list[Target] = Field(default_factory=list, max_length=1000)
     data_profile: DataProfile = Field(default_factory=DataProfile)
     run: bool = Field(default=False, description="queue a run right away (answers 202)")
-    created_by: str | None = Field(default=None, max_length=255)
-    webhook_url: str | None = Field(
+    created_by: Text | None = Field(default=None, max_length=255)
+    webhook_url: Text | None = Field(
         default=None,
+        max_length=2048,
         description="http(s) URL that receives this assessment's signed events; the signing"
         " secret is in the creation response only",
     )
-    schedule: str | None = Field(
+    schedule: Text | None = Field(
         default=None,
+        max_length=255,
         description="cron expression (5 fields, UTC) or @daily/@weekly/...: beat starts a run"
         " when due, never while one is queued or running",
     )
@@ -79,14 +84,6 @@ class AssessmentCreate(BaseModel):
         value = value.strip()
         if not value:
             raise ValueError("name must not be blank")
-        return value
-
-    @field_validator("target_assets")
-    @classmethod
-    def _target_length(cls, value: list[str]) -> list[str]:
-        for item in value:
-            if len(item) > 2048:
-                raise ValueError("a target string is longer than 2048 characters")
         return value
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from qrap_core import schedule as schedule_lib
+from qrap_core.artifact.models import AssessmentArtifact
 from qrap_core.assessment import lifecycle
 from qrap_core.assessment.models import Assessment, AssessmentRun
 from qrap_core.assessment.schemas import AssessmentCreate
@@ -17,6 +18,7 @@ from qrap_core.audit.service import Actor
 from qrap_core.db import UnitOfWork, utcnow
 from qrap_core.discovery import certificate
 from qrap_core.discovery.targets import (
+    CbomTarget,
     CertificateTarget,
     Target,
     parse_target_string,
@@ -55,10 +57,44 @@ def resolve_targets(target_assets: list[str], targets: list[Target]) -> list[Tar
     return resolved
 
 
+def check_artifacts(uow: UnitOfWork, organization_id: uuid.UUID, targets: list[Target]) -> None:
+    """Every ``artifact_id`` a cbom target names must be a document this organization uploaded.
+
+    Raises InvalidInput naming ``targets[i].artifact_id``: another organization's document is
+    answered like an unknown one, so nobody learns which ids exist elsewhere.
+    """
+    wanted = {
+        index: target.artifact_id
+        for index, target in enumerate(targets)
+        if isinstance(target, CbomTarget) and target.artifact_id is not None
+    }
+    if not wanted:
+        return
+    owned = set(
+        uow.session.scalars(
+            select(AssessmentArtifact.id).where(
+                AssessmentArtifact.id.in_(set(wanted.values())),
+                AssessmentArtifact.organization_id == organization_id,
+            )
+        )
+    )
+    problems = [
+        {
+            "field": f"targets[{index}].artifact_id",
+            "message": f"no uploaded document {artifact_id} in this organization",
+        }
+        for index, artifact_id in wanted.items()
+        if artifact_id not in owned
+    ]
+    if problems:
+        raise InvalidInput("invalid targets: " + problems[0]["message"], details=problems)
+
+
 def create(uow: UnitOfWork, actor: Actor, spec: AssessmentCreate) -> Assessment:
     """Create an assessment; with ``spec.run`` also queue its first run (sent after commit)."""
     org = organization_service.get(uow, actor, spec.organization_id)
     resolve_targets(spec.target_assets, spec.targets)
+    check_artifacts(uow, org.id, spec.targets)
     if spec.run and not (spec.target_assets or spec.targets):
         raise InvalidInput(
             "an assessment to run needs at least one target",
@@ -70,7 +106,7 @@ def create(uow: UnitOfWork, actor: Actor, spec: AssessmentCreate) -> Assessment:
         name=spec.name,
         status=AssessmentStatus.DRAFT,
         target_assets=list(spec.target_assets),
-        targets=[t.model_dump(exclude_none=True) for t in spec.targets],
+        targets=[t.model_dump(mode="json", exclude_none=True) for t in spec.targets],
         data_profile=spec.data_profile.model_dump(exclude_none=True),
         created_by=creator,
         updated_by=creator,

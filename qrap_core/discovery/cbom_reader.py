@@ -19,13 +19,19 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 import ijson
 
 from qrap_core.errors import InvalidInput
+from qrap_core.validation import JsonDepth
 
 MAX_COMPONENTS = 1_000_000
+# Arrays and objects nested in one another, counted from the document (components inside
+# components count two each): deeper is refused while streaming, before anything is built.
+MAX_DEPTH = 64
+# The longest component name and cryptoProperties string kept (asset names are varchar(1024)).
+MAX_STRING_LENGTH = 1024
 MAX_PROBLEMS = 20
 # Warnings kept per document and per component; more are counted, not kept.
 MAX_WARNINGS = 100
@@ -112,7 +118,7 @@ def read_cbom(stream: BinaryIO) -> ParsedCbom:
     seen_format = False
     top_level = 0
     try:
-        events = ijson.parse(stream, use_float=True)
+        events = _no_nul(ijson.parse(_DepthLimited(stream), use_float=True))
         first = next(events, None)
         if first is None or first[1] != "start_map":
             raise InvalidCbom(
@@ -163,6 +169,51 @@ def read_cbom(stream: BinaryIO) -> ParsedCbom:
     problems.raise_if_any()
     _check_references(parsed, refs)
     return parsed
+
+
+class _DepthLimited:
+    """``stream``, refusing (InvalidCbom) a document nested deeper than MAX_DEPTH.
+
+    Each chunk is measured before the parser sees it: ijson builds a prefix string per level
+    for every event of a chunk (quadratic in the depth), and the checks after it recurse into
+    nested components.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._depth = JsonDepth(MAX_DEPTH)
+        self._offset = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._stream.read(size)
+        if chunk and not self._depth.feed(chunk):
+            end = self._offset + len(chunk)
+            message = f"nested deeper than {MAX_DEPTH} levels (within bytes {self._offset}-{end})"
+            raise InvalidCbom(
+                f"invalid CBOM: {message}",
+                details=[{"field": "/", "pointer": "/", "message": message}],
+            )
+        self._offset += len(chunk)
+        return chunk
+
+
+def _no_nul(events: Iterator[tuple[str, str, Any]]) -> Iterator[tuple[str, str, Any]]:
+    """The events, refusing (InvalidCbom) a string or key holding a NUL character, which
+    PostgreSQL stores in neither text nor jsonb."""
+    for prefix, event, value in events:
+        if event in ("string", "map_key") and "\x00" in value:
+            where = f"{prefix}.{value.replace(chr(0), '')}" if event == "map_key" else prefix
+            _refuse(where, "contains the NUL character (\\u0000)")
+        yield prefix, event, value
+
+
+def _refuse(prefix: str, message: str) -> NoReturn:
+    # ijson's prefix names array items "item": /components/*/name.
+    pointer = "/" + "/".join("*" if part == "item" else part for part in prefix.split(".") if part)
+    raise InvalidCbom(
+        f"invalid CBOM at {pointer}: {message}",
+        details=[{"field": pointer, "pointer": pointer, "message": message}],
+    )
 
 
 def check_document(document: dict[str, Any]) -> None:
@@ -224,6 +275,9 @@ def _component(
     name = data.get("name")
     if not isinstance(name, str):
         problems.add(f"{where}/name", "is required (a string, which may be empty)")
+        return
+    if len(name) > MAX_STRING_LENGTH:
+        problems.add(f"{where}/name", f"is longer than {MAX_STRING_LENGTH} characters")
         return
     crypto = data.get("cryptoProperties")
     if not isinstance(crypto, dict):
@@ -329,6 +383,9 @@ def _string(parent: dict[str, Any], key: str, where: str, problems: _Problems) -
         return False
     if not isinstance(parent[key], str):
         problems.add(f"{where}/{key}", "must be a string")
+        return False
+    if len(parent[key]) > MAX_STRING_LENGTH:
+        problems.add(f"{where}/{key}", f"is longer than {MAX_STRING_LENGTH} characters")
         return False
     return True
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator,
 from qrap_core.discovery.cbom_reader import check_document
 from qrap_core.errors import InvalidTarget
 from qrap_core.netpolicy import is_hostname, never_probed
+from qrap_core.validation import Text
 
 _DEFAULT_PORTS = {"https": 443, "tls": 443, "ssh": 22}
 
@@ -29,9 +30,9 @@ def _probe_host(value: str) -> str:
 
 class TlsTarget(_Target):
     type: Literal["tls"] = "tls"
-    host: str = Field(min_length=1, max_length=253)
+    host: Text = Field(min_length=1, max_length=253)
     port: int = Field(default=443, ge=1, le=65535)
-    sni: str | None = Field(default=None, max_length=253)
+    sni: Text | None = Field(default=None, max_length=253)
 
     _host = field_validator("host")(_probe_host)
 
@@ -42,7 +43,7 @@ class TlsTarget(_Target):
 
 class SshTarget(_Target):
     type: Literal["ssh"] = "ssh"
-    host: str = Field(min_length=1, max_length=253)
+    host: Text = Field(min_length=1, max_length=253)
     port: int = Field(default=22, ge=1, le=65535)
 
     _host = field_validator("host")(_probe_host)
@@ -56,7 +57,7 @@ class CbomTarget(_Target):
     """A CycloneDX 1.6 CBOM: inline (``document``) or uploaded earlier (``artifact_id``)."""
 
     type: Literal["cbom"] = "cbom"
-    name: str | None = Field(default=None, max_length=255)
+    name: Text | None = Field(default=None, max_length=255)
     document: dict[str, Any] | None = None
     artifact_id: uuid.UUID | None = None
 
@@ -81,27 +82,27 @@ class CertificateTarget(_Target):
     """
 
     type: Literal["certificate"] = "certificate"
-    name: str | None = Field(default=None, max_length=255)
-    pem: str | None = None
-    der_base64: str | None = None
+    name: Text | None = Field(default=None, max_length=255)
+    pem: Text | None = None
+    der_base64: Text | None = None
 
     def label(self) -> str:
         return self.name or "certificate"
 
 
 class InventoryItem(_Target):
-    asset: str = Field(min_length=1, max_length=255)
-    algorithm: str = Field(min_length=1, max_length=255)
-    usage: str | None = Field(default=None, max_length=64)
+    asset: Text = Field(min_length=1, max_length=255)
+    algorithm: Text = Field(min_length=1, max_length=255)
+    usage: Text | None = Field(default=None, max_length=64)
     key_size: int | None = Field(default=None, ge=1, le=65536)
-    protocol: str | None = Field(default=None, max_length=64)
-    urgency: str | None = Field(default=None, max_length=16)
-    notes: str | None = Field(default=None, max_length=2000)
+    protocol: Text | None = Field(default=None, max_length=32)  # crypto_assets.protocol
+    urgency: Text | None = Field(default=None, max_length=16)
+    notes: Text | None = Field(default=None, max_length=2000)
 
 
 class InventoryTarget(_Target):
     type: Literal["inventory"] = "inventory"
-    name: str | None = Field(default=None, max_length=255)
+    name: Text | None = Field(default=None, max_length=255)
     assets: list[InventoryItem] = Field(min_length=1, max_length=10_000)
 
     def label(self) -> str:

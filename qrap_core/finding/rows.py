@@ -74,11 +74,13 @@ def asset_rows(
                 "kind": asset.kind,
                 "name": asset.name[:1024],
                 "location": asset.location[:1024],
-                "algorithm": asset.algorithm,
-                "family": asset.family,
+                # Documents may name anything: clip to the columns (varchar) rather than fail
+                # the whole run at insert time.
+                "algorithm": _clip(asset.algorithm, 255),
+                "family": _clip(asset.family, 64),
                 "key_size": asset.key_size,
                 "usage": str(asset.usage),
-                "protocol": asset.protocol,
+                "protocol": _clip(asset.protocol, 32),
                 "details": jsonable(asset.details),
                 "quantum_risk_score": score.score,
                 "explanation": jsonable(score.explanation),
@@ -111,8 +113,8 @@ def finding_rows(
                 "title": draft.title[:500],
                 "description": draft.description,
                 "affected_asset": draft.affected_asset[:1024],
-                "current_algorithm": draft.current_algorithm,
-                "recommended_algorithm": draft.recommended_algorithm,
+                "current_algorithm": _clip(draft.current_algorithm, 255),
+                "recommended_algorithm": _clip(draft.recommended_algorithm, 255),
                 "remediation": draft.remediation,
                 "discovered_at": now,
                 "rule_id": draft.rule_id,
@@ -126,6 +128,10 @@ def finding_rows(
             }
         )
     return rows
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    return None if value is None else value[:length]
 
 
 def replace_run_rows(

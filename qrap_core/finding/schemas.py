@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from qrap_core.enums import RiskLevel, TriageStatus
+from qrap_core.validation import Text
 
 
 class FindingRead(BaseModel):
@@ -66,4 +67,4 @@ class FindingUpdate(BaseModel):
 
     triage_status: TriageStatus | None = None
     analyst_risk_level: RiskLevel | None = None
-    analyst_note: str | None = Field(default=None, max_length=4000)
+    analyst_note: Text | None = Field(default=None, max_length=4000)

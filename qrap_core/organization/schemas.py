@@ -5,13 +5,15 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from qrap_core.validation import Text
+
 
 class OrganizationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=255)
-    description: str | None = Field(default=None, max_length=10_000)
-    created_by: str | None = Field(default=None, max_length=255)
+    name: Text = Field(min_length=1, max_length=255)
+    description: Text | None = Field(default=None, max_length=10_000)
+    created_by: Text | None = Field(default=None, max_length=255)
 
     @field_validator("name")
     @classmethod

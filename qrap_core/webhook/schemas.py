@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from qrap_core.validation import Text
+
 EventType = Literal["assessment.started", "assessment.completed", "assessment.failed"]
 EVENT_TYPES: tuple[str, ...] = ("assessment.started", "assessment.completed", "assessment.failed")
 PAYLOAD_VERSION = "1"
@@ -41,11 +43,11 @@ class WebhookEndpointCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     organization_id: uuid.UUID
-    url: str = Field(description="http(s) URL that receives signed POSTs")
+    url: Text = Field(max_length=2048, description="http(s) URL that receives signed POSTs")
     events: list[EventType] = Field(
         default_factory=list, description="event types to send; empty means every type"
     )
-    description: str | None = Field(default=None, max_length=255)
+    description: Text | None = Field(default=None, max_length=255)
 
     @field_validator("url")
     @classmethod

@@ -18,7 +18,9 @@ from fastapi.testclient import TestClient
 
 from qrap_api.app import create_app
 from qrap_core.artifact.service import ArtifactStore
+from qrap_core.assessment.models import Assessment
 from qrap_core.db import Database
+from qrap_core.errors import InvalidInput
 from qrap_core.pipeline import RunExecutor
 from qrap_core.settings import Settings
 from tests.conftest import ADMIN_KEY, VIEWER_KEY, RecordingDispatcher
@@ -136,13 +138,13 @@ class TestUpload:
         assert response.status_code == 413
 
     def test_store_reads_back_in_slices(
-        self, client: TestClient, assessment_id: str, database: Database
+        self, client: TestClient, assessment_id: str, org_id: str, database: Database
     ) -> None:
         data = json.dumps(cbom("RSA", padding=2_500_000)).encode()  # three 1 MB slices
 
         artifact_id = upload(client, assessment_id, data).json()["id"]
 
-        with ArtifactStore(database)(uuid.UUID(artifact_id)) as stream:
+        with ArtifactStore(database, uuid.UUID(org_id))(uuid.UUID(artifact_id)) as stream:
             assert stream.read() == data
 
     def test_viewer_cannot_upload(self, client: TestClient, assessment_id: str) -> None:
@@ -268,3 +270,114 @@ class TestSubmission:
 
         assert response.status_code == 400
         assert "/specVersion" in response.text
+
+
+class TestArtifactOwnership:
+    """A cbom target's ``artifact_id`` names a document of the assessment's own organization."""
+
+    @pytest.fixture
+    def other_org(self, client: TestClient) -> str:
+        response = client.post("/api/v1/organizations", json={"name": f"org-{uuid.uuid4()}"})
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    @pytest.fixture
+    def artifact_id(self, client: TestClient, assessment_id: str) -> str:
+        response = upload(client, assessment_id, cbom("RSA-2048", "ML-KEM-768"))
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    def create(self, client: TestClient, org_id: str, artifact_id: str) -> Any:
+        return client.post(
+            "/api/v1/assessments",
+            json={
+                "name": "by reference",
+                "organization_id": org_id,
+                "targets": [{"type": "cbom", "artifact_id": artifact_id}],
+            },
+        )
+
+    def count(self, client: TestClient, org_id: str) -> int:
+        response = client.get("/api/v1/assessments", params={"organization_id": org_id})
+        assert response.status_code == 200, response.text
+        return int(response.json()["total_count"])
+
+    def test_other_organizations_document_is_refused(
+        self, client: TestClient, artifact_id: str, other_org: str
+    ) -> None:
+        before = self.count(client, other_org)
+
+        response = self.create(client, other_org, artifact_id)
+
+        assert response.status_code == 400, response.text
+        assert response.json()["details"][0]["field"] == "targets[0].artifact_id"
+        assert self.count(client, other_org) == before
+
+    def test_unknown_document_is_refused(self, client: TestClient, org_id: str) -> None:
+        response = self.create(client, org_id, str(uuid.uuid4()))
+
+        assert response.status_code == 400, response.text
+        assert response.json()["details"][0]["field"] == "targets[0].artifact_id"
+
+    def test_malformed_id_is_refused(self, client: TestClient, org_id: str) -> None:
+        response = self.create(client, org_id, "not-a-uuid")
+
+        assert response.status_code == 400, response.text
+        assert "artifact_id" in response.text
+
+    def test_same_organization_works(
+        self,
+        client: TestClient,
+        org_id: str,
+        artifact_id: str,
+        dispatched: RecordingDispatcher,
+        database: Database,
+        settings: Settings,
+    ) -> None:
+        response = self.create(client, org_id, artifact_id)
+        assert response.status_code == 201, response.text
+        assessment = str(response.json()["id"])
+
+        run_now(client, assessment, dispatched, database, settings)
+
+        report = client.get(f"/api/v1/assessments/{assessment}/report").json()
+        assert [t["status"] for t in report["targets"]] == ["ok"]
+        assert {"RSA-2048", "ML-KEM-768"} <= {a["name"] for a in report["assets"]}
+
+    def test_store_refuses_another_organizations_document(
+        self, artifact_id: str, other_org: str, database: Database
+    ) -> None:
+        store = ArtifactStore(database, uuid.UUID(other_org))
+
+        with pytest.raises(InvalidInput), store(uuid.UUID(artifact_id)):
+            pass
+
+    def test_run_does_not_read_another_organizations_document(
+        self,
+        client: TestClient,
+        artifact_id: str,
+        other_org: str,
+        dispatched: RecordingDispatcher,
+        database: Database,
+        settings: Settings,
+    ) -> None:
+        """A stored target that names someone else's document (an older row) reads nothing."""
+        response = client.post(
+            "/api/v1/assessments",
+            json={"name": "tampered", "organization_id": other_org, "target_assets": []},
+        )
+        assessment = str(response.json()["id"])
+        with database.unit_of_work() as uow:
+            row = uow.session.get(Assessment, uuid.UUID(assessment))
+            assert row is not None
+            row.targets = [{"type": "cbom", "artifact_id": artifact_id}]
+
+        response = client.post(f"/api/v1/assessments/{assessment}/run")
+        assert response.status_code == 202, response.text
+        run_id = uuid.UUID(dispatched.sent[-1].kwargs["run_id"])
+        RunExecutor(database, settings).execute(run_id)
+
+        run = client.get(f"/api/v1/assessments/{assessment}").json()
+        report = client.get(f"/api/v1/assessments/{assessment}/report")
+        assert run["status"] == "FAILED"
+        assert "RSA-2048" not in report.text

@@ -154,3 +154,40 @@ class TestIdempotencyKey:
             ).one()
         assert record.state == "completed"
         assert record.expires_at - record.created_at >= timedelta(hours=24)
+
+
+class TestStoredBeforeTheClientHasIt:
+    def test_the_answer_is_stored_before_its_last_byte_is_sent(
+        self, client: TestClient, org_id: str, database: Database
+    ) -> None:
+        """A client that has the whole 202 and retries at once must get the replay, not a 409:
+        so when the last byte leaves, the key already holds the answer."""
+        key = str(uuid.uuid4())
+        body = json.dumps(_body(org_id, f"stored-{key}")).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"idempotency-key", key.encode()),
+            (b"authorization", client.headers["Authorization"].encode()),
+        ]
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": "POST", "scheme": "http", "path": "/api/v1/assessments",
+            "raw_path": b"/api/v1/assessments", "query_string": b"", "headers": headers,
+            "client": ("127.0.0.1", 50000), "server": ("testserver", 80), "root_path": "",
+            "app": client.app, "state": {},
+        }  # fmt: skip
+        states_at_last_byte: list[tuple[str, int | None]] = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                with database.unit_of_work() as uow:
+                    record = uow.session.scalars(
+                        select(IdempotencyRecord).where(IdempotencyRecord.key == key)
+                    ).one()
+                    states_at_last_byte.append((record.state, record.response_status))
+
+        client.portal.call(client.app, scope, receive, send)  # type: ignore[union-attr, arg-type]
+        assert states_at_last_byte == [("completed", 202)]

@@ -188,6 +188,7 @@ def reliability_env(database_url: str, redis_url: str, **overrides: str) -> dict
             "QRAP_SCHEDULE_INTERVAL_SECONDS": "5",
             "QRAP_IDEMPOTENCY_TTL_SECONDS": "2",
             "QRAP_AUTH_DISABLED": "true",
+            "QRAP_RATE_LIMIT": "1000000",
         }
     )
     env.update(overrides)
