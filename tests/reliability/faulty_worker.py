@@ -40,10 +40,14 @@ def _poisoned_analyze(
     data_profile: DataProfile | Mapping[str, Any],
     run_id: uuid.UUID | None = None,
     on_progress: analysis.ProgressCallback | None = None,
+    *,
+    organization_id: uuid.UUID | None = None,
 ) -> analysis.Analysis:
     if run_id is not None and str(run_id) in _faults().get("poison", []):
         os._exit(1)
-    return _analyze(self, targets, data_profile, run_id, on_progress)
+    return _analyze(
+        self, targets, data_profile, run_id, on_progress, organization_id=organization_id
+    )
 
 
 pipeline.RunExecutor.analyze = _poisoned_analyze  # type: ignore[method-assign]  # the fault
