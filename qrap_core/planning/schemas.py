@@ -89,7 +89,9 @@ class SkippedRead(BaseModel):
     reason: str
 
 
-class MigrationPlanResponse(BaseModel):
+class MigrationPlanFields(BaseModel):
+    """``MigrationPlan.to_dict`` typed: what the API's answer and the report both carry."""
+
     steps: list[StepRead]
     total_assets: int
     critical_count: int
@@ -98,6 +100,9 @@ class MigrationPlanResponse(BaseModel):
     skipped: list[SkippedRead]
     profile: str
     unknown_algorithms: list[str]
+
+
+class MigrationPlanResponse(MigrationPlanFields):
     assessment_id: uuid.UUID | None = None
     run_id: uuid.UUID | None = None
 

@@ -26,7 +26,7 @@ from typing_extensions import TypedDict
 from qrap_core.assessment.schemas import AssessmentRead, AssessmentSummary, RunRead
 from qrap_core.enums import AssessmentStatus, RiskLevel, TriageStatus
 from qrap_core.finding.schemas import CryptoAssetRead, FindingRead
-from qrap_core.planning.schemas import PhaseRead, SkippedRead, StepRead
+from qrap_core.planning.schemas import MigrationPlanFields
 
 REPORT_VERSION = "1"
 TargetStatus = Literal["ok", "error"]
@@ -93,19 +93,10 @@ class UnrecognisedAlgorithm(TypedDict):
     algorithm: str | None
 
 
-class ReportMigrationPlan(BaseModel):
-    """``MigrationPlan.to_dict`` typed: the plan's fields without the API's ids."""
+class ReportMigrationPlan(MigrationPlanFields):
+    """The plan's fields without the API's ids."""
 
     model_config = ConfigDict(frozen=True)
-
-    steps: list[StepRead]
-    total_assets: int
-    critical_count: int
-    estimated_phases: int
-    phases: list[PhaseRead]
-    skipped: list[SkippedRead]
-    profile: str
-    unknown_algorithms: list[str]
 
 
 class Report(BaseModel):
