@@ -8,6 +8,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
@@ -15,11 +16,6 @@ from rich.console import Console
 
 from qrap_cli.common import die, err, progress_bar, quiet_logs, report_console, settings
 from qrap_core.assessment.schemas import DataProfile
-from qrap_core.discovery.certificate import (
-    MAX_CERTIFICATE_BYTES,
-    MAX_CERTIFICATES,
-    load_certificates,
-)
 from qrap_core.discovery.targets import (
     CbomTarget,
     CertificateTarget,
@@ -30,7 +26,9 @@ from qrap_core.discovery.targets import (
 from qrap_core.enums import RISK_ORDER, RiskLevel
 from qrap_core.errors import QrapError
 from qrap_core.reports import FORMATS
-from qrap_core.reports.model import Report
+
+if TYPE_CHECKING:  # the report model loads planning and schemas: after the run, not before
+    from qrap_core.reports.model import Report
 
 
 @dataclass(frozen=True)
@@ -187,6 +185,12 @@ def _inventory(path: Path) -> InventoryTarget:
 
 def _certificate(path: Path) -> CertificateTarget:
     """A certificate, chain or CA bundle file, checked here so that an error names the file."""
+    from qrap_core.discovery.certificate import (
+        MAX_CERTIFICATE_BYTES,
+        MAX_CERTIFICATES,
+        load_certificates,
+    )
+
     try:
         size = path.stat().st_size
     except OSError as exc:

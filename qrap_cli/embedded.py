@@ -6,9 +6,9 @@ import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qrap_core import migrate
-from qrap_core.assessment import report as json_report
 from qrap_core.assessment import service as assessment_service
 from qrap_core.assessment.schemas import AssessmentCreate, DataProfile
 from qrap_core.audit.service import Actor
@@ -16,8 +16,10 @@ from qrap_core.db import Database, DeferredTask
 from qrap_core.discovery.targets import Target
 from qrap_core.organization import service as organization_service
 from qrap_core.pipeline import RunExecutor, RunOutcome
-from qrap_core.reports.model import Report
 from qrap_core.settings import Settings
+
+if TYPE_CHECKING:
+    from qrap_core.reports.model import Report
 
 LOCAL_ORGANIZATION = "local"
 # On the user's own machine, probing their own loopback and private networks is the point.
@@ -33,7 +35,7 @@ class EmbeddedRunner:
     def __init__(self, settings: Settings, db_path: Path) -> None:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{db_path}"
-        migrate.upgrade(url)
+        migrate.ensure_current(url)
         self.settings = settings
         self.db = Database(url)
         self.actor = Actor(subject=f"cli:{os.environ.get('USER', 'local')}", kind="user")
@@ -68,6 +70,8 @@ class EmbeddedRunner:
         executor = RunExecutor(self.db, self.settings)
         for task in queued:  # the in-process "worker": the same pipeline the Celery task runs
             outcome = executor.execute(uuid.UUID(task.kwargs["run_id"]), on_progress)
+        from qrap_core.assessment import report as json_report  # after probing: see ensure_current
+
         with self.db.unit_of_work() as uow:
             report = json_report.build(uow, assessment_service.get(uow, self.actor, assessment_id))
         return outcome, report

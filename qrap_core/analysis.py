@@ -56,10 +56,14 @@ def analyze(
     targets: Sequence[Target],
     profile: DataProfile,
     ctx: AnalysisContext,
-    model: RiskModel,
+    model: Callable[[], RiskModel],
     on_progress: ProgressCallback | None = None,
 ) -> Analysis:
-    """Analyze every target (network probes in parallel), apply rules, score, aggregate."""
+    """Analyze every target (network probes in parallel), apply rules, score, aggregate.
+
+    ``model`` is asked for only once discovery is done, so that loading it (XGBoost and the
+    booster) does not delay the first probe.
+    """
     now = ctx.discovery.now
     done = 0
 
@@ -84,7 +88,8 @@ def analyze(
             ),
         )
     )
-    scores = model.score_assets(
+    risk_model = model()
+    scores = risk_model.score_assets(
         assets,
         findings,
         ScoringContext(
@@ -103,7 +108,7 @@ def analyze(
         findings=findings,
         scores=scores,
         summary=aggregate(assets, findings, scores),
-        model_version=model.version,
+        model_version=risk_model.version,
         finding_scores=finding_scores(findings, scores),
     )
 

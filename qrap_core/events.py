@@ -11,8 +11,6 @@ import json
 import uuid
 from typing import Any, Protocol
 
-import redis
-
 from qrap_core.logging import get_logger
 
 log = get_logger(__name__)
@@ -47,6 +45,9 @@ class RedisPublisher:
     """PUBLISH to the assessment's channel; short timeouts so a dead Redis never stalls a run."""
 
     def __init__(self, url: str) -> None:
+        import redis  # only workers publish; the embedded CLI never loads the client
+
+        self._errors = redis.RedisError
         self._client = redis.Redis.from_url(
             url, socket_connect_timeout=1.0, socket_timeout=1.0, retry_on_timeout=False
         )
@@ -54,7 +55,7 @@ class RedisPublisher:
     def publish(self, assessment_id: uuid.UUID, event: dict[str, Any]) -> None:
         try:
             self._client.publish(channel(assessment_id), json.dumps(event, default=str))
-        except redis.RedisError as exc:
+        except self._errors as exc:
             log.warning("events.publish_failed", error=str(exc), type=event.get("type"))
 
     def close(self) -> None:

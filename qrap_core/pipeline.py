@@ -53,7 +53,6 @@ from qrap_core.events import EventPublisher, NullPublisher
 from qrap_core.finding import rows
 from qrap_core.logging import get_logger
 from qrap_core.netpolicy import NetworkPolicy
-from qrap_core.scoring import get_risk_model
 from qrap_core.scoring.base import RiskModel
 from qrap_core.settings import Settings
 
@@ -91,10 +90,19 @@ class RunExecutor:
         self.settings = settings
         self.worker_id = worker_id or default_worker_id()
         self.lease = Lease(self.worker_id, settings.run_lease_seconds)
-        self.model = model or get_risk_model()
+        self._model = model
         self.clock = clock
         self.policy = NetworkPolicy(settings.allowed_networks)
         self.events: EventPublisher = events or NullPublisher()
+
+    @property
+    def model(self) -> RiskModel:
+        """The risk model, loaded on first use: after discovery, so probing starts sooner."""
+        if self._model is None:
+            from qrap_core.scoring.model import get_risk_model  # numpy, XGBoost: ~0.3 s
+
+            self._model = get_risk_model()
+        return self._model
 
     # -- public ---------------------------------------------------------------------------
 
@@ -169,7 +177,7 @@ class RunExecutor:
                 on_progress(done, total, label)
 
         return analyze_targets(
-            targets, profile, self._context(organization_id), self.model, progressed
+            targets, profile, self._context(organization_id), lambda: self.model, progressed
         )
 
     def extend_lease(self, run_id: uuid.UUID) -> bool:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qrap_core.analysis import Analysis
 from qrap_core.discovery.types import TargetResult
 from qrap_core.finding.rows import jsonable
+
+if TYPE_CHECKING:
+    from qrap_core.analysis import Analysis
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,12 +20,13 @@ from functools import lru_cache
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Literal
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any, Literal
 
 from qrap_core.errors import ConfigurationError, InvalidInput
+
+if TYPE_CHECKING:  # numpy loads only where arrays are scored, not with every rule
+    import numpy as np
+    import numpy.typing as npt
 
 ThreatModel = Literal["pessimistic", "median", "optimistic"]
 # Ordered from the latest CRQC to the earliest: the risk model's ordinal feature.
@@ -74,6 +75,8 @@ class CrqcTimeline:
         self, years: npt.NDArray[np.float64], *, reference_year: float
     ) -> npt.NDArray[np.float64]:
         """``probability_within`` for many spans at once (same reference year)."""
+        import numpy as np
+
         spans = np.asarray(years, dtype=np.float64)
         elapsed = np.full(spans.shape, self.elapsed(reference_year))
         return self.probabilities_after(elapsed, spans)
@@ -82,6 +85,8 @@ class CrqcTimeline:
         self, elapsed: npt.NDArray[np.float64], years: npt.NDArray[np.float64]
     ) -> npt.NDArray[np.float64]:
         """P(CRQC within ``years`` | none after ``elapsed`` years since the survey), elementwise."""
+        import numpy as np
+
         e = np.maximum(np.asarray(elapsed, dtype=np.float64), 0.0)
         spans = np.maximum(np.asarray(years, dtype=np.float64), 0.0)
         # np.interp holds the last value past the horizon, as ``cumulative`` does.

@@ -19,8 +19,6 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-import paramiko
-
 from qrap_core.crypto import parse_algorithm
 from qrap_core.discovery.targets import SshTarget
 from qrap_core.discovery.types import CryptoAsset, TargetResult
@@ -188,6 +186,8 @@ def _exchange_host_key(address: str, port: int, variants: list[str], timeout: fl
     Dials the vetted ``address`` itself and hands paramiko the connected socket, so the
     network policy's decision holds.
     """
+    import paramiko  # ~70 ms: loaded by the first SSH probe, not by every command
+
     try:
         sock = socket.create_connection((address, port), timeout=timeout)
     except OSError as exc:
