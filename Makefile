@@ -33,7 +33,7 @@ test-fast: $(STAMP) test-deps ## all but the fault suite and integration tests, 
 test-reliability: $(STAMP) reliability-deps ## the fault suite alone (docs/reliability.md T1-T13, T19, T20) and its summary
 	$(BIN)/pytest -q -m reliability tests/reliability
 
-validate-deploy: $(STAMP) ## validate docker/ and k8s/ offline; test backup/restore on the local PostgreSQL
+validate-deploy: $(STAMP) test-deps ## validate docker/, k8s/ and deploy/ offline; backup/restore, proxies and PgBouncer on 127.0.0.1
 	$(BIN)/pytest -q -p no:cacheprovider tests/deploy
 
 reliability-deps: ## what the fault suite starts privately: redis-server and PostgreSQL server binaries
@@ -42,15 +42,31 @@ reliability-deps: ## what the fault suite starts privately: redis-server and Pos
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql)
 
-test-deps: ## system tools the tests start (openssl s_server, OpenSSH sshd)
-	@test -x /usr/bin/openssl -a -x /usr/sbin/sshd || (apt-get update -qq && \
+test-deps: ## system tools the tests start (openssl s_server, OpenSSH sshd, nginx, Caddy, PgBouncer, Chromium)
+	@test -x /usr/bin/openssl -a -x /usr/sbin/sshd -a -x /usr/sbin/nginx -a -x /usr/bin/caddy \
+		-a -x /usr/sbin/pgbouncer -a -x /usr/bin/chromium || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		openssl openssh-server)
+		openssl openssh-server nginx caddy pgbouncer chromium)
+
+SCREENSHOTS := docs/screenshots
+screenshots: $(STAMP) test-deps ## regenerate the dashboard screenshots the README shows (docs/screenshots)
+	rm -rf $(SCREENSHOTS)/.run && mkdir -p $(SCREENSHOTS)/.run
+	QRAP_UI_ARTIFACTS=$(SCREENSHOTS)/.run $(BIN)/pytest -q -p no:cacheprovider tests/ui/test_browser.py
+	cp $(SCREENSHOTS)/.run/02-overview.png $(SCREENSHOTS)/overview.png
+	cp $(SCREENSHOTS)/.run/04-assessment.png $(SCREENSHOTS)/assessment.png
+	cp $(SCREENSHOTS)/.run/08-hndl.png $(SCREENSHOTS)/hndl.png
+	rm -rf $(SCREENSHOTS)/.run
 
 bench: $(STAMP) test-deps ## discovery benchmark: QRAP vs sslyze on local TLS servers (N=200)
 	@test -x .venv-bench/bin/python || ($(PYTHON) -m venv .venv-bench && \
 		.venv-bench/bin/pip install --quiet sslyze)
 	$(BIN)/python bench/discovery.py --n $${N:-200}
+
+audit: $(STAMP) ## known vulnerabilities in the installed packages (pip-audit; exceptions in pip-audit-ignore.txt)
+	$(BIN)/python scripts/audit.py
+
+docs-env: $(STAMP) ## regenerate the environment variable table in docs/deployment.md from the settings
+	$(BIN)/python scripts/env_table.py --write
 
 lint: $(STAMP) ## ruff, formatting and mypy
 	$(BIN)/ruff check .
@@ -61,7 +77,7 @@ fmt: $(STAMP) ## format and fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-migrate: $(STAMP) ## apply migrations to the configured database (QRAP_DATABASE_URL or QRAP_DB_*)
+migrate: $(STAMP) ## apply migrations to the configured database (QRAP_DATABASE_URL or QRAP_DB_*; createdb it first)
 	$(BIN)/alembic upgrade heads
 
 migration: $(STAMP) ## new migration: make migration m="what it does"
@@ -70,10 +86,10 @@ migration: $(STAMP) ## new migration: make migration m="what it does"
 check: lint test ## lint, tests and alembic check
 	$(BIN)/alembic check
 
-up: $(STAMP) migrate ## API, worker, beat and Flower in the foreground (Ctrl-C stops all)
+up: $(STAMP) migrate ## API, worker, beat and Flower in the foreground (Ctrl-C or TERM stops all; shared defaults: README)
 	BIN=$(BIN) scripts/up.sh
 
 clean: ## remove caches (keeps .venv)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache build *.egg-info
 
-.PHONY: help install demo test test-fast test-reliability validate-deploy reliability-deps test-deps bench lint fmt migrate migration check up clean
+.PHONY: help install demo test test-fast test-reliability validate-deploy reliability-deps test-deps screenshots bench audit docs-env lint fmt migrate migration check up clean

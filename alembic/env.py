@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from logging.config import fileConfig
+from typing import NoReturn
 
 from sqlalchemy import engine_from_config, pool
 
 from alembic import context
+from qrap_core.db_check import check_database
+from qrap_core.errors import QrapError
 from qrap_core.models import Base
 from qrap_core.settings import get_settings
 
@@ -19,7 +22,20 @@ target_metadata = Base.metadata
 
 def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
-    return url or get_settings().sqlalchemy_url
+    if url:
+        return url
+    try:
+        return get_settings().sqlalchemy_url
+    except QrapError as exc:  # an invalid variable
+        _refuse(exc)
+
+
+def _refuse(exc: QrapError) -> NoReturn:
+    """One line instead of a traceback: the `alembic` command exits with it; a caller in
+    code (`qrap db upgrade`, tests) gets the QrapError to handle."""
+    if config.cmd_opts is not None:
+        raise SystemExit(f"error: {exc.message}")
+    raise exc
 
 
 def run_migrations_offline() -> None:
@@ -31,8 +47,13 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connectable = config.attributes.get("connection")
     if connectable is None:
+        url = _url()
+        try:
+            check_database(url)
+        except QrapError as exc:
+            _refuse(exc)
         engine = engine_from_config(
-            {"sqlalchemy.url": _url()}, prefix="sqlalchemy.", poolclass=pool.NullPool
+            {"sqlalchemy.url": url}, prefix="sqlalchemy.", poolclass=pool.NullPool
         )
         with engine.connect() as connection:
             _run(connection)

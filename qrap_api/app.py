@@ -7,15 +7,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from qrap_api import errors, openapi
-from qrap_api.auth import Authenticator
+from qrap_api import errors, metrics, openapi, ui
+from qrap_api.auth import Authenticator, StoredKeys, check_auth_settings
 from qrap_api.idempotency import IdempotencyMiddleware
+from qrap_api.jwt_verify import JwtVerifier
 from qrap_api.middleware import BodySizeLimit, SecurityHeaders
 from qrap_api.ratelimit import RateLimit
+from qrap_api.request_id import RequestId
 from qrap_api.routes import (
     analysis,
+    api_keys,
     artifacts,
     assessments,
+    audit_log,
     events,
     findings,
     health,
@@ -24,11 +28,15 @@ from qrap_api.routes import (
     webhooks,
 )
 from qrap_api.state import AppState
-from qrap_core import __version__
+from qrap_core import __version__, env_check
 from qrap_core.db import Database, Dispatcher
+from qrap_core.db_check import check_database
 from qrap_core.errors import ConfigurationError
 from qrap_core.logging import configure as configure_logging
+from qrap_core.logging import get_logger
 from qrap_core.settings import Settings, get_settings
+
+log = get_logger(__name__)
 
 
 def _default_dispatcher() -> Dispatcher:
@@ -39,6 +47,15 @@ def _default_dispatcher() -> Dispatcher:
     return dispatch
 
 
+def _report_missing_database(url: str) -> None:
+    """A missing database is logged as one line naming it; the API still starts (its health
+    checks answer 503) so that creating the database is all it takes."""
+    try:
+        check_database(url)
+    except ConfigurationError as exc:
+        log.error("database.missing", detail=exc.message)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -47,25 +64,26 @@ def create_app(
 ) -> FastAPI:
     """Build the app. Refuses to start with no authentication unless QRAP_AUTH_DISABLED=true."""
     settings = settings or get_settings()
-    if not settings.auth_configured and not settings.auth_disabled:
-        raise ConfigurationError(
-            "no authentication configured: set QUANTUN_JWT_SECRET or QUANTUN_API_KEYS"
-            " (or QRAP_AUTH_DISABLED=true for local development only)"
-        )
-    authenticator = None if settings.auth_disabled else Authenticator(settings)
+    check_auth_settings(settings)
+    verifier = JwtVerifier(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if database is None:
+            _report_missing_database(settings.sqlalchemy_url)
         db = database or Database(
             settings.sqlalchemy_url,
             pool_size=settings.db_min_conns or 1,
             max_overflow=max(0, settings.db_max_conns - settings.db_min_conns),
+            read_url=settings.db_read_url,
         )
         app.state.qrap = AppState(
             settings=settings,
             db=db,
             dispatcher=dispatcher or _default_dispatcher(),
-            authenticator=authenticator,
+            authenticator=None
+            if settings.auth_disabled
+            else Authenticator(settings, verifier=verifier, stored_keys=StoredKeys(db)),
         )
         try:
             yield
@@ -74,20 +92,26 @@ def create_app(
                 db.dispose()
 
     configure_logging(settings.log_level, json=settings.env == "production")
+    env_check.log_startup_warnings(settings, log)  # mistyped variables, disabled auth
     app = FastAPI(
         title="QRAP API",
         version=__version__,
         description="Quantum Risk Assessment Platform",
         lifespan=lifespan,
+        debug=settings.debug,
+        **openapi.docs_urls(settings),
     )
     errors.install(app)
-    openapi.install(app)
+    openapi.install(app, settings)
     for router in (health.router, organizations.router, assessments.router, findings.router):
         app.include_router(router)
     for router in (runs.router, events.router, webhooks.router):
         app.include_router(router)
     app.include_router(artifacts.router)
     app.include_router(analysis.router)
+    app.include_router(api_keys.router)
+    app.include_router(audit_log.router)
+    ui.install(app, settings)  # the dashboard at /ui and its static files
     # Innermost of the three: it sees bodies only after the size limit has vetted them.
     app.add_middleware(IdempotencyMiddleware)
     # Outside idempotency (replays count, refusals claim no key), inside the size limit.
@@ -96,6 +120,10 @@ def create_app(
         BodySizeLimit,
         max_body_size=settings.max_body_size,
         upload_max_size=settings.cbom_max_upload_size,
+        max_header_size=settings.max_header_size,
     )
     app.add_middleware(SecurityHeaders)
+    # Outermost: every answer, refusals included, is timed and logged with its request id.
+    metrics.install(app, settings)
+    app.add_middleware(RequestId)
     return app

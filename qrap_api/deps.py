@@ -35,6 +35,16 @@ def get_uow(request: Request) -> Iterator[UnitOfWork]:
 Uow = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
 
 
+def get_read_uow(request: Request) -> Iterator[UnitOfWork]:
+    """A read-only transaction for lists and reports: on the replica when QRAP_DB_READ_URL is
+    set, else on the primary. A replica may lag, so a detail read after a write uses ``Uow``."""
+    with get_state(request).db.read_unit_of_work() as uow:
+        yield uow
+
+
+ReadUow = Annotated[UnitOfWork, Depends(get_read_uow, scope="function")]
+
+
 def get_actor(
     request: Request,
     # Declared so that the OpenAPI document lists them; authenticate_request reads them.

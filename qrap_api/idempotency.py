@@ -22,7 +22,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qrap_api.auth import authenticate_request
+from qrap_api.auth import authenticate_request_async
 from qrap_api.errors import response_for
 from qrap_core.db import Database, UnitOfWork
 from qrap_core.errors import QrapError, Unauthorized
@@ -60,7 +60,7 @@ class IdempotencyMiddleware:
             await response_for(exc)(scope, receive, send)
             return
         try:
-            actor = authenticate_request(HTTPConnection(scope), state.authenticator)
+            actor = await authenticate_request_async(HTTPConnection(scope), state.authenticator)
         except Unauthorized:
             await self.app(scope, receive, send)
             return

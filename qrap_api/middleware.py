@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: body size limit, security headers, request ids."""
+"""Pure ASGI middleware: header and body size limits, security headers, request ids."""
 
 from __future__ import annotations
 
@@ -57,6 +57,26 @@ def _too_deep(limit: int) -> JSONResponse:
     )
 
 
+def _headers_too_large(limit: int) -> JSONResponse:
+    return error_response(
+        431,
+        f"request headers exceed {limit} bytes",
+        "RequestHeadersTooLarge",
+        [{"field": "headers", "message": f"larger than {limit} bytes in all"}],
+    )
+
+
+# Request headers larger than this in all (names and values) answer 431 before anything reads
+# them. uvicorn's h11 refuses them earlier still (--h11-max-incomplete-event-size, the same
+# 16 KiB): this check is for servers that buffer any size (uvicorn's httptools, others).
+MAX_HEADER_SIZE = 16 * 1024
+
+
+def headers_size(scope: Scope) -> int:
+    """The bytes of the request's header names and values (each line's ``: `` and CRLF too)."""
+    return sum(len(name) + len(value) + 4 for name, value in scope.get("headers", []))
+
+
 def _too_large(limit: int) -> JSONResponse:
     return error_response(413, f"request body exceeds {limit} bytes", "PayloadTooLarge")
 
@@ -66,7 +86,8 @@ _UPLOAD_PATH = re.compile(r"^/api/v1/assessments/[^/]+/artifacts/?$")
 
 
 class BodySizeLimit:
-    """413 for bodies over the limit, by Content-Length and by counting what actually arrives."""
+    """431 for headers over their limit; 413 for bodies over theirs, by Content-Length and by
+    counting what actually arrives. It runs before authentication and rate limiting."""
 
     def __init__(
         self,
@@ -74,13 +95,24 @@ class BodySizeLimit:
         max_body_size: int,
         upload_max_size: int | None = None,
         max_json_depth: int = MAX_JSON_DEPTH,
+        max_header_size: int = MAX_HEADER_SIZE,
     ) -> None:
         self.app = app
         self.max_body_size = max_body_size
         self.upload_max_size = upload_max_size or max_body_size
         self.max_json_depth = max_json_depth
+        self.max_header_size = max_header_size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if headers_size(scope) > self.max_header_size:
+            if scope["type"] == "http":
+                await _headers_too_large(self.max_header_size)(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1009})
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -174,8 +206,10 @@ class SecurityHeaders:
             if name == b"x-request-id" and 0 < len(value) <= 64:
                 request_id = value.decode("latin-1")
         scope.setdefault("state", {})["request_id"] = request_id
+        started = False
 
         async def send_with_headers(msg: Message) -> None:
+            nonlocal started
             if msg["type"] == "http.response.start":
                 headers = list(msg.get("headers", []))
                 present = {name.lower() for name, _ in headers}
@@ -186,6 +220,15 @@ class SecurityHeaders:
                         headers.append((name, value))
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
                 msg["headers"] = headers
+                started = True
             await send(msg)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Starlette answers an unhandled exception outside every middleware, so its 500
+            # would miss these headers: answer here, then let it log (it sends nothing more).
+            if not started:
+                internal = error_response(500, "internal server error", "InternalError")
+                await internal(scope, receive, send_with_headers)
+            raise

@@ -8,12 +8,18 @@ shape they never get.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
+from qrap_api.deps import Viewer
+from qrap_core.settings import Settings
+
+OPENAPI_URL = "/openapi.json"
 _ERROR_REF = "#/components/schemas/ErrorResponse"
 _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 
@@ -38,6 +44,31 @@ def _error_response(description: str) -> dict[str, Any]:
     }
 
 
+# What the layers around every route may answer (authentication, roles, rate limits, the
+# header and body limits, ids not found), and what a mutation adds.
+_COMMON_ERRORS = {
+    "400": "invalid request: the fields named in details",
+    "401": "missing or invalid credentials",
+    "403": "the caller's role does not allow this",
+    "404": "not found (or another organization's), also for ids given as filters",
+    "413": "request body too large",
+    "429": "rate limit exceeded (see Retry-After)",
+    "431": "request headers too large",
+}
+_MUTATION_ERRORS = {
+    "404": "not found (or another organization's)",
+    "409": "conflicts with the current state",
+}
+
+
+def _document_errors(responses: dict[str, Any], method: str) -> None:
+    errors = dict(_COMMON_ERRORS)
+    if method.lower() in ("post", "put", "patch", "delete"):
+        errors |= _MUTATION_ERRORS
+    for status, description in errors.items():
+        responses.setdefault(status, _error_response(description))
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document with every 422 replaced by the 400 the app sends."""
     if app.openapi_schema is not None:
@@ -46,12 +77,13 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     for path_item in schema.get("paths", {}).values():
-        for operation in path_item.values():
-            responses = operation.get("responses", {})
+        for method, operation in path_item.items():
+            responses = operation.setdefault("responses", {})
             if responses.pop("422", None) is not None:
                 responses.setdefault(
                     "400", _error_response("invalid request: the fields named in details")
                 )
+            _document_errors(responses, method)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name in _FASTAPI_VALIDATION:
         components.pop(name, None)
@@ -64,5 +96,37 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def install(app: FastAPI) -> None:
+class DocsUrls(TypedDict):
+    openapi_url: str | None
+    docs_url: str | None
+    redoc_url: str | None
+
+
+def docs_urls(settings: Settings) -> DocsUrls:
+    """FastAPI's own (public) document and docs pages, only with QRAP_API_DOCS public."""
+    if settings.docs_mode == "public":
+        return DocsUrls(openapi_url=OPENAPI_URL, docs_url="/docs", redoc_url="/redoc")
+    return DocsUrls(openapi_url=None, docs_url=None, redoc_url=None)
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Serve our document; behind authentication too when QRAP_API_DOCS is authenticated.
+
+    (Default in production.) The pages are for API clients that send credentials, such as
+    ``curl -H "X-API-Key: ..." .../openapi.json``.
+    """
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]  # FastAPI's hook
+    if settings.docs_mode != "authenticated":
+        return
+
+    @app.get(OPENAPI_URL, include_in_schema=False)
+    def openapi_document(actor: Viewer) -> JSONResponse:
+        return JSONResponse(build_openapi(app))
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui(actor: Viewer) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=OPENAPI_URL, title=f"{app.title} - docs")
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc(actor: Viewer) -> HTMLResponse:
+        return get_redoc_html(openapi_url=OPENAPI_URL, title=f"{app.title} - ReDoc")

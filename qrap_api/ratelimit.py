@@ -11,11 +11,11 @@ carries those headers and a request id). Who is counted:
   guessing keys or tokens is throttled. ``authenticate_request`` caches the outcome on the
   request, so the routes and the idempotency middleware do not check the credentials again.
 
-Health probes (``/healthz``, ``/health``) are never limited. Every limited answer carries
-``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (epoch seconds);
-a refused one is a 429 ``RateLimited`` with ``Retry-After``. When Redis cannot be reached the
-request is served with a warning logged (``QRAP_RATE_LIMIT_FAIL_OPEN=true``, the default) or
-refused with a 503 (``false``).
+Health probes (``/healthz``, ``/health``) and Prometheus scrapes (``/metrics``) are never
+limited. Every limited answer carries ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and
+``X-RateLimit-Reset`` (epoch seconds); a refused one is a 429 ``RateLimited`` with
+``Retry-After``. When Redis cannot be reached the request is served with a warning logged
+(``QRAP_RATE_LIMIT_FAIL_OPEN=true``, the default) or refused with a 503 (``false``).
 
 The Redis connection is made lazily on the first request, on that request's event loop (and
 again should a later request run on another loop), never at import time.
@@ -35,7 +35,7 @@ from limits.errors import StorageError
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qrap_api.auth import authenticate_request
+from qrap_api.auth import authenticate_request_async
 from qrap_api.errors import error_response
 from qrap_core.errors import Unauthorized
 from qrap_core.logging import get_logger
@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-EXEMPT_PATHS = frozenset({"/healthz", "/health"})
+# Probes and Prometheus scrapes: a scrape every 15 s per target must never be refused.
+EXEMPT_PATHS = frozenset({"/healthz", "/health", "/metrics"})
 KEY_PREFIX = "qrap-ratelimit"
 # Failed authentication gets this fraction of the limit, per client address.
 FAILED_AUTH_DIVISOR = 5
@@ -71,7 +72,7 @@ class RateLimit:
         if scope["type"] != "http" or scope.get("path", "") in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
-        item, identity = self._classify(scope)
+        item, identity = await self._classify(scope)
         try:
             limiter = self._get_limiter()
             allowed = await limiter.hit(item, identity)
@@ -99,7 +100,7 @@ class RateLimit:
 
         await self.app(scope, receive, send_with_headers)
 
-    def _classify(self, scope: Scope) -> tuple[RateLimitItem, str]:
+    async def _classify(self, scope: Scope) -> tuple[RateLimitItem, str]:
         """The limit that applies to this request and the counter it is charged to."""
         connection = HTTPConnection(scope)
         client = scope.get("client")
@@ -112,7 +113,8 @@ class RateLimit:
         if not headers.get("authorization") and not headers.get("x-api-key"):
             return self.limit, f"ip:{address}"
         try:
-            actor = authenticate_request(connection, state.authenticator)
+            # Off the event loop: a stored key is a database lookup, a JWKS refresh a fetch.
+            actor = await authenticate_request_async(connection, state.authenticator)
         except Unauthorized:
             return self.failed_limit, f"auth-failed:{address}"
         return self.limit, f"principal:{actor.kind}:{actor.subject}"

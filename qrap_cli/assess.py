@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
-from qrap_cli.common import die, err, progress_bar, quiet_logs, report_console, settings
+from qrap_cli import output
+from qrap_cli.common import die, progress_bar, quiet_logs, report_console, settings, warn
 from qrap_core.assessment.schemas import DataProfile
 from qrap_core.discovery.targets import (
     CbomTarget,
@@ -23,7 +22,7 @@ from qrap_core.discovery.targets import (
     InventoryTarget,
     Target,
 )
-from qrap_core.enums import RISK_ORDER, RiskLevel
+from qrap_core.enums import RiskLevel
 from qrap_core.errors import QrapError
 from qrap_core.reports import FORMATS
 
@@ -77,10 +76,8 @@ def run(options: AssessOptions) -> None:
     if status != "COMPLETED":
         raise die(f"the run ended {status}: {error}", code=1)
     _warn_unassessed(report)
-    _emit(console, report, options.output_format)
-    if threshold is not None and any(
-        RISK_ORDER[f.risk_level] <= RISK_ORDER[threshold] for f in report.findings
-    ):
+    output.emit(console, report, options.output_format)
+    if output.fails(report, threshold):
         raise typer.Exit(3)
 
 
@@ -223,18 +220,6 @@ def _cbom(path: Path) -> CbomTarget:
         raise die(f"{path}: {exc.errors()[0]['msg']}") from None
 
 
-def _emit(console: Console, report: Report, output_format: str) -> None:
-    """The report on stdout in ``output_format`` (the table goes through rich)."""
-    from qrap_cli.render import print_report
-    from qrap_core.reports.formats import render as render_export
-
-    if output_format == "table":
-        print_report(console, report)
-        return
-    text = render_export(report, output_format)[0]
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
-
-
 def _warn_unassessed(report: Report) -> None:
     """One line on stderr when some targets could not be assessed (a partial run)."""
     failed = [t for t in report.targets if t.status != "ok"]
@@ -243,8 +228,4 @@ def _warn_unassessed(report: Report) -> None:
     total = len(report.targets)
     reasons = "; ".join(f"{t.target}: {t.error or 'no result'}" for t in failed)
     noun = "target" if total == 1 else "targets"
-    err().print(
-        f"[yellow]warning:[/yellow] {len(failed)} of {total} {noun} could not be assessed: "
-        f"{reasons}",
-        highlight=False,
-    )
+    warn(f"{len(failed)} of {total} {noun} could not be assessed: {reasons}")

@@ -8,12 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+
 from qrap_core import migrate
 from qrap_core.assessment import service as assessment_service
+from qrap_core.assessment.models import Assessment
 from qrap_core.assessment.schemas import AssessmentCreate, DataProfile
 from qrap_core.audit.service import Actor
 from qrap_core.db import Database, DeferredTask
 from qrap_core.discovery.targets import Target
+from qrap_core.errors import InvalidInput, NotFound
 from qrap_core.organization import service as organization_service
 from qrap_core.pipeline import RunExecutor, RunOutcome
 from qrap_core.settings import Settings
@@ -70,11 +74,37 @@ class EmbeddedRunner:
         executor = RunExecutor(self.db, self.settings)
         for task in queued:  # the in-process "worker": the same pipeline the Celery task runs
             outcome = executor.execute(uuid.UUID(task.kwargs["run_id"]), on_progress)
-        from qrap_core.assessment import report as json_report  # after probing: see ensure_current
+        return outcome, self.report(assessment_id)
+
+    def history(self, limit: int) -> tuple[list[Assessment], int]:
+        """The latest ``limit`` assessments of this database, newest first, and how many."""
+        with self.db.unit_of_work() as uow:
+            page = assessment_service.list_(
+                uow, self.actor, organization_id=None, status=None, offset=0, limit=limit
+            )
+            uow.session.expunge_all()
+            return list(page.items), page.total_count
+
+    def find(self, reference: str) -> uuid.UUID:
+        """The id of the assessment whose id is, or starts with, ``reference``."""
+        with self.db.unit_of_work() as uow:
+            ids = [
+                row
+                for row in uow.session.scalars(select(Assessment.id))
+                if str(row).startswith(reference.lower())
+            ]
+        if not ids:
+            raise NotFound(f"no assessment {reference!r} in this database (see qrap list)")
+        if len(ids) > 1:
+            raise InvalidInput(f"{reference!r} is the start of {len(ids)} ids: give more of it")
+        return ids[0]
+
+    def report(self, assessment_id: uuid.UUID) -> Report:
+        """The report of the assessment's latest run, as the run stored it."""
+        from qrap_core.assessment import report as json_report  # loaded after the probes
 
         with self.db.unit_of_work() as uow:
-            report = json_report.build(uow, assessment_service.get(uow, self.actor, assessment_id))
-        return outcome, report
+            return json_report.build(uow, assessment_service.get(uow, self.actor, assessment_id))
 
     def close(self) -> None:
         self.db.dispose()

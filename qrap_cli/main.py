@@ -24,59 +24,110 @@ app.add_typer(db_app, name="db")
 risk.register(app)  # hndl, plan, model train|info
 
 
-@app.command()
+_ASSESS_EXAMPLES = """Examples (from a source checkout; files under qrap_core/examples/):
+
+\b
+  qrap assess --cert qrap_core/examples/certs/rsa2048.pem
+  qrap assess --inventory qrap_core/examples/inventory.json --fail-on high
+  qrap assess tls://127.0.0.1:8443 ssh://127.0.0.1:22 --format html > report.html
+  qrap assess --cbom cbom.json --format sarif --api-url http://127.0.0.1:8083
+
+Exit status: 0 done, 1 the run did not complete, 2 bad usage or input, 3 --fail-on matched.
+"""
+_LEVELS = "CRITICAL, HIGH, MEDIUM, LOW or INFO"
+
+
+@app.command(epilog=_ASSESS_EXAMPLES)
 def assess(
     targets: Annotated[
         list[str] | None,
-        typer.Argument(help="host, host:port, https://host, tls://host:port or ssh://host:port"),
+        # hidden: the argument list would print a type placeholder; the docstring says it
+        typer.Argument(metavar="TARGET", hidden=True, show_default=False),
     ] = None,
     cert: Annotated[
-        list[Path] | None, typer.Option("--cert", help="PEM or DER certificate (or chain) file")
+        list[Path] | None,
+        typer.Option(
+            "--cert", metavar="FILE", help="PEM or DER certificate, chain or CA bundle; repeatable"
+        ),
     ] = None,
     inventory: Annotated[
-        list[Path] | None, typer.Option("--inventory", help="JSON file of declared assets")
+        list[Path] | None,
+        typer.Option(
+            "--inventory", metavar="FILE", help="JSON file of declared assets; repeatable"
+        ),
     ] = None,
     cbom: Annotated[
-        list[Path] | None, typer.Option("--cbom", help="CycloneDX 1.5-1.7 CBOM (JSON) to import")
+        list[Path] | None,
+        typer.Option(
+            "--cbom", metavar="FILE", help="CycloneDX 1.4-1.7 CBOM (JSON) to import; repeatable"
+        ),
     ] = None,
     shelf_life: Annotated[
         float | None,
-        typer.Option("--shelf-life", min=0, max=100, help="years the data must stay secret"),
+        typer.Option(
+            "--shelf-life",
+            min=0,
+            max=100,
+            metavar="YEARS",
+            help="years the data must stay secret (default: 10)",
+        ),
     ] = None,
     migration_years: Annotated[
-        float | None, typer.Option("--migration-years", min=0, max=50)
+        float | None,
+        typer.Option(
+            "--migration-years",
+            min=0,
+            max=50,
+            metavar="YEARS",
+            help="years a move to post-quantum algorithms takes (default: 3)",
+        ),
     ] = None,
     output_format: Annotated[
-        str, typer.Option("--format", help="table, json, cbom, sarif, csv or html")
+        str,
+        typer.Option("--format", metavar="FORMAT", help="table, json, cbom, sarif, csv or html"),
     ] = "table",
-    name: Annotated[str, typer.Option(help="assessment name")] = "cli assessment",
-    db: Annotated[Path | None, typer.Option(help="embedded SQLite file")] = None,
+    name: Annotated[str, typer.Option(metavar="TEXT", help="assessment name")] = "cli assessment",
+    db: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="embedded SQLite file (default: ~/.local/share/qrap)"),
+    ] = None,
     allow_network: Annotated[
         list[str] | None,
-        typer.Option(help="CIDR that probes may reach (default: loopback and private ranges)"),
+        typer.Option(
+            metavar="CIDR",
+            help="network probes may reach; repeatable (default: loopback and private ranges)",
+        ),
     ] = None,
     fail_on: Annotated[
-        str | None, typer.Option(help="exit 3 if a finding is at this level or worse")
+        str | None,
+        typer.Option(metavar="LEVEL", help=f"exit 3 if a finding is at LEVEL or worse: {_LEVELS}"),
     ] = None,
     api_url: Annotated[
         str | None,
-        typer.Option(help="submit to this QRAP server instead of running in-process"),
+        typer.Option(metavar="URL", help="submit to this QRAP server instead of running here"),
     ] = None,
     api_token: Annotated[
-        str | None, typer.Option(envvar="QRAP_API_TOKEN", help="bearer token for --api-url")
+        str | None,
+        typer.Option(envvar="QRAP_API_TOKEN", metavar="TOKEN", help="bearer token for --api-url"),
     ] = None,
     api_key: Annotated[
-        str | None, typer.Option(envvar="QRAP_API_KEY", help="API key for --api-url")
+        str | None,
+        typer.Option(envvar="QRAP_API_KEY", metavar="KEY", help="API key for --api-url"),
     ] = None,
     organization: Annotated[
-        str, typer.Option(help="organization name or id on the server (created if missing)")
+        str,
+        typer.Option(
+            metavar="NAME", help="organization name or id on the server (created if missing)"
+        ),
     ] = "cli",
     wait_timeout: Annotated[
-        float, typer.Option(min=1, help="seconds to wait for a remote run to finish")
+        float,
+        typer.Option(metavar="SECONDS", min=1, help="how long to wait for a remote run"),
     ] = 1800,
 ) -> None:
-    """Assess targets in-process on an embedded SQLite database (or on a server with
-    --api-url) and print the results."""
+    """Assess network TARGETs (host, host:port, https://host, tls://host:port,
+    ssh://host:port), certificate files, inventories and CBOMs, in-process on an embedded
+    SQLite database (or on a server with --api-url), and print the report."""
     from qrap_cli.assess import AssessOptions, run
 
     run(
@@ -101,6 +152,40 @@ def assess(
     )
 
 
+@app.command("list")
+def list_(
+    db: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="embedded SQLite file (default: ~/.local/share/qrap)"),
+    ] = None,
+    limit: Annotated[int, typer.Option(metavar="N", min=1, help="how many to show")] = 20,
+) -> None:
+    """List the assessments `qrap assess` kept in the embedded database, newest first."""
+    from qrap_cli.history import list_assessments
+
+    list_assessments(db, limit)
+
+
+@app.command()
+def show(
+    # hidden: the argument list would print a type placeholder; the docstring says it
+    assessment: Annotated[str, typer.Argument(metavar="ID", hidden=True)],
+    output_format: Annotated[
+        str,
+        typer.Option("--format", metavar="FORMAT", help="table, json, cbom, sarif, csv or html"),
+    ] = "table",
+    db: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="embedded SQLite file (default: ~/.local/share/qrap)"),
+    ] = None,
+) -> None:
+    """Print the report of a past embedded assessment again, in any format. ID is an id from
+    `qrap list`, or enough of its first characters to tell it apart."""
+    from qrap_cli.history import show_assessment
+
+    show_assessment(db, assessment, output_format)
+
+
 @app.command()
 def demo() -> None:
     """Assess the bundled example certificates, inventory and a local TLS server."""
@@ -113,8 +198,12 @@ def demo() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int | None, typer.Option()] = None,
+    host: Annotated[str, typer.Option(metavar="ADDRESS", help="address to listen on")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[
+        int | None, typer.Option(metavar="PORT", help="port (default: QRAP_API_PORT, 8083)")
+    ] = None,
 ) -> None:
     """Run the API with uvicorn (port from QRAP_API_PORT, 8083 by default)."""
     import uvicorn
@@ -122,11 +211,13 @@ def serve(
     from qrap_api.app import create_app
     from qrap_cli.common import die
     from qrap_cli.common import settings as load
+    from qrap_core.db_check import check_database
     from qrap_core.errors import QrapError
 
     settings = load()
     try:
-        application = create_app(settings)
+        check_database(settings.sqlalchemy_url)  # a missing database: one line, not a traceback
+        application = create_app(settings)  # logs unknown variables, disabled auth
     except QrapError as exc:
         raise die(exc.message) from None
     uvicorn.run(
@@ -134,44 +225,79 @@ def serve(
         host=host,
         port=port or settings.api_port,
         timeout_graceful_shutdown=20,
+        # h11 refuses request headers over the limit before buffering them; httptools (the
+        # default when installed) would read any size into memory.
+        http="h11",
+        h11_max_incomplete_event_size=settings.max_header_size,
         log_level=settings.log_level.replace("warn", "warning").replace("warninging", "warning"),
     )
 
 
 @app.command()
 def worker(
-    queues: Annotated[str, typer.Option(help="comma-separated queues")] = (
+    queues: Annotated[str, typer.Option(metavar="NAMES", help="comma-separated queues")] = (
         "assessments,maintenance,webhooks"
     ),
-    concurrency: Annotated[int | None, typer.Option()] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(metavar="N", help="processes (default: QRAP_WORKER_CONCURRENCY)"),
+    ] = None,
 ) -> None:
     """Run a Celery worker on the given queues."""
+    from qrap_cli.common import die, warn
     from qrap_cli.common import settings as load
+    from qrap_core.db_check import check_database
+    from qrap_core.env_check import startup_warnings
+    from qrap_core.errors import QrapError
     from qrap_worker.app import celery_app
 
     settings = load()
+    try:
+        check_database(settings.sqlalchemy_url)
+    except QrapError as exc:
+        raise die(exc.message) from None
+    for warning in startup_warnings(settings):
+        warn(warning)
     argv = ["worker", "-Q", queues, "-c", str(concurrency or settings.worker_concurrency)]
     argv += ["--prefetch-multiplier", "1", "-l", "INFO"]
     celery_app.worker_main(argv)
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument()] = "heads") -> None:
-    """Apply migrations to the configured database."""
-    from qrap_cli.common import err, settings
+def db_upgrade(
+    # hidden: the argument list would print a type placeholder; the docstring says it
+    revision: Annotated[str, typer.Argument(metavar="REVISION", hidden=True)] = "heads",
+) -> None:
+    """Apply migrations to the configured database, up to REVISION (default: the latest)."""
+    from qrap_cli.common import die, err, settings
     from qrap_core import migrate
+    from qrap_core.errors import QrapError
 
-    migrate.upgrade(settings().sqlalchemy_url, revision)
+    try:
+        migrate.upgrade(settings().sqlalchemy_url, revision)
+    except QrapError as exc:  # a missing database: which one, and how to create it
+        raise die(exc.message) from None
     err().print(f"database at revision {revision}")
 
 
 @app.command()
 def token(
-    subject: Annotated[str, typer.Option(help="the token's sub claim")] = "admin",
-    role: Annotated[str, typer.Option(help="admin, analyst or viewer")] = "admin",
-    ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 3600,
+    subject: Annotated[str, typer.Option(metavar="NAME", help="the token's sub claim")] = "admin",
+    role: Annotated[str, typer.Option(metavar="ROLE", help="admin, analyst or viewer")] = "admin",
+    org: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="ID",
+            help="organization id the token is bound to; repeatable (required unless "
+            "an admin token is meant to be the platform admin's)",
+        ),
+    ] = None,
+    ttl: Annotated[int, typer.Option(metavar="SECONDS", min=1, help="lifetime")] = 3600,
 ) -> None:
-    """Print an HS256 token signed with QUANTUN_JWT_SECRET (for curl and scripts)."""
+    """Print an HS256 token signed with QUANTUN_JWT_SECRET (for curl and scripts). Without
+    --org, only an admin token can be made: the platform admin's."""
+    import uuid
+
     from qrap_api.auth import ROLES, issue_token
     from qrap_cli.common import die, settings
     from qrap_core.errors import QrapError
@@ -179,11 +305,16 @@ def token(
     if role not in ROLES:
         raise die(f"--role must be one of {', '.join(ROLES)}")
     try:
-        sys.stdout.write(
-            issue_token(settings(), subject=subject, role=role, ttl_seconds=ttl) + "\n"
+        org_ids = [str(uuid.UUID(value)) for value in org] if org else None
+    except ValueError:
+        raise die("--org must be an organization id (a UUID)") from None
+    try:
+        signed = issue_token(
+            settings(), subject=subject, role=role, ttl_seconds=ttl, org_ids=org_ids
         )
     except QrapError as exc:
         raise die(exc.message) from None
+    sys.stdout.write(signed + "\n")
 
 
 if __name__ == "__main__":

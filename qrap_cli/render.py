@@ -1,4 +1,9 @@
-"""Printing a report for people: summary, targets, findings, migration plan."""
+"""Printing a report for people: summary, targets, findings, migration plan.
+
+Every string that came from outside (asset and finding names, banners, errors) goes through
+``safe``: a control character in it (ESC, CR, LF, other C0/C1) is shown as an escape such as
+``\x1b`` instead of reaching the terminal, where it could recolour, rewrite or forge lines.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,18 @@ from rich.text import Text
 
 from qrap_core.planning.schemas import StepRead
 from qrap_core.reports.model import Report, ReportFinding, ReportTarget
+from qrap_core.reports.text import printable
+
+
+def escape_control(text: str) -> str:
+    """``text`` with each C0/C1 control character and DEL written as a visible escape."""
+    return printable(text)
+
+
+def safe(text: object, style: str = "") -> Text:
+    """A rich Text (never parsed as markup) of ``text`` with control characters escaped."""
+    return Text(escape_control(str(text)), style=style)
+
 
 _LEVEL_STYLE = {
     "CRITICAL": "bold red",
@@ -56,7 +73,7 @@ def print_report(console: Console, report: Report) -> None:
     if unknown:
         names = ", ".join(sorted({u["algorithm"] or u["name"] for u in unknown}))
         console.print(
-            Text(f"{len(unknown)} asset(s) with algorithms the catalog does not know: {names}")
+            safe(f"{len(unknown)} asset(s) with algorithms the catalog does not know: {names}")
         )
     if report.migration_plan.steps:
         console.print(_plan(report.migration_plan.steps))
@@ -67,7 +84,7 @@ def _headline(report: Report) -> Text:
     risk = assessment.overall_risk or "-"
     model = report.run.model_version if report.run else None
     headline = Text()
-    headline.append(assessment.name, style="bold")
+    headline.append(escape_control(assessment.name), style="bold")
     headline.append(f"  status {assessment.status}  risk score ")
     headline.append(f"{assessment.risk_score:.1f}", style="bold")
     headline.append(" (")
@@ -86,7 +103,7 @@ def _targets(targets: list[ReportTarget]) -> Table:
         detail = target.error or _target_detail(target.details or {})
         style = "red" if target.status != "ok" else "green"
         table.add_row(
-            Text(target.target), target.type, Text(target.status, style=style), Text(detail)
+            safe(target.target), safe(target.type), safe(target.status, style), safe(detail)
         )
     return table
 
@@ -98,11 +115,11 @@ def _findings(findings: list[ReportFinding]) -> Table:
     for finding in findings:
         level = finding.risk_level
         table.add_row(
-            Text(level, style=_LEVEL_STYLE.get(level, "")),
-            finding.category,
-            Text(finding.affected_asset),
-            Text(finding.title),
-            finding.rule_id,
+            safe(level, _LEVEL_STYLE.get(level, "")),
+            safe(finding.category),
+            safe(finding.affected_asset),
+            safe(finding.title),
+            safe(finding.rule_id),
             f"{finding.risk_score:.0f}",
         )
     return table
@@ -120,5 +137,5 @@ def _plan(steps: list[StepRead]) -> Table:
             step.target_algorithm,
             step.estimated_effort,
         )
-        table.add_row(*(Text(cell) for cell in cells))
+        table.add_row(*(safe(cell) for cell in cells))
     return table

@@ -64,28 +64,55 @@ def _console() -> Console:
 
 
 def hndl(
-    algorithm: Annotated[str, typer.Argument(help="e.g. RSA-2048, X25519, ecdh-sha2-nistp256")],
+    # hidden: the argument list would print a type placeholder; the docstring says it
+    algorithm: Annotated[str, typer.Argument(metavar="ALGORITHM", hidden=True)],
     shelf_life: Annotated[
-        int, typer.Option("--shelf-life", min=0, max=100, help="whole years the data stays secret")
+        int,
+        typer.Option(
+            "--shelf-life",
+            min=0,
+            max=100,
+            metavar="YEARS",
+            help="whole years the data stays secret",
+        ),
     ] = 10,
     migration_years: Annotated[
-        float | None, typer.Option("--migration-years", min=0, max=50, help="Mosca's y")
+        float | None,
+        typer.Option(
+            "--migration-years",
+            min=0,
+            max=50,
+            metavar="YEARS",
+            help="years the move to post-quantum takes, Mosca's y (default: 3)",
+        ),
     ] = None,
     threat_model: Annotated[
-        str | None, typer.Option(help="pessimistic, median or optimistic")
+        str | None,
+        typer.Option(metavar="MODEL", help="pessimistic, median or optimistic (default: median)"),
     ] = None,
-    reference_year: Annotated[int | None, typer.Option(min=2000, max=2100)] = None,
-    key_size: Annotated[int | None, typer.Option(min=1, max=65536)] = None,
-    output_format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    reference_year: Annotated[
+        int | None,
+        typer.Option(
+            min=2000, max=2100, metavar="YEAR", help="the year counted from (default: now)"
+        ),
+    ] = None,
+    key_size: Annotated[
+        int | None,
+        typer.Option(min=1, max=65536, metavar="BITS", help="key size when ALGORITHM omits it"),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="table or json")
+    ] = "table",
 ) -> None:
-    """Harvest-now-decrypt-later exposure of data protected by ALGORITHM (Mosca, probabilistic).
+    """Harvest-now-decrypt-later exposure of data protected by ALGORITHM (Mosca, probabilistic),
+    for example RSA-2048, X25519, ML-KEM-768 or ecdh-sha2-nistp256.
 
     Urgency is the higher of the risk window's (>= 10 years CRITICAL, >= 5 HIGH, > 0 MEDIUM)
     and the probability of exposure's (>= 0.50 CRITICAL, >= 0.25 HIGH, >= 0.10 MEDIUM).
     """
     from rich.table import Table
-    from rich.text import Text
 
+    from qrap_cli.render import safe
     from qrap_core.db import utcnow
     from qrap_core.scoring import hndl as hndl_service
 
@@ -113,7 +140,7 @@ def hndl(
     if fmt == "json":
         sys.stdout.write(json.dumps(body, indent=2) + "\n")
         return
-    table = Table(title=f"HNDL: {body['canonical_algorithm']}", title_justify="left")
+    table = Table(title=safe(f"HNDL: {body['canonical_algorithm']}"), title_justify="left")
     table.add_column("field")
     table.add_column("value", overflow="fold")
     for key in (
@@ -129,20 +156,27 @@ def hndl(
         "reference_year",
         "note",
     ):
-        table.add_row(key, Text(str(body[key])))
+        table.add_row(key, safe(body[key]))
     _console().print(table)
 
 
 def plan(
-    path: Annotated[Path, typer.Argument(help='JSON {"assets": [...]} as POST /migration-plan')],
-    profile: Annotated[str, typer.Option(help="nist or cnsa2")] = "nist",
-    output_format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    # hidden: the argument list would print a type placeholder; the docstring says it
+    path: Annotated[Path, typer.Argument(metavar="FILE", hidden=True)],
+    profile: Annotated[
+        str, typer.Option(metavar="PROFILE", help="nist or cnsa2 (CNSA 2.0 deadlines)")
+    ] = "nist",
+    output_format: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="table or json")
+    ] = "table",
 ) -> None:
-    """Plan the migration of declared assets: targets, phases, deadlines, dependencies."""
+    """Plan the migration of the assets declared in FILE (JSON {"assets": [...]}, as for
+    POST /migration-plan, e.g. qrap_core/examples/inventory.json): targets, phases, deadlines,
+    dependencies."""
     from pydantic import ValidationError
     from rich.table import Table
-    from rich.text import Text
 
+    from qrap_cli.render import safe
     from qrap_core.planning import plan_migration
     from qrap_core.planning.schemas import MigrationPlanRequest
 
@@ -189,7 +223,7 @@ def plan(
                 continue
             table.add_row(
                 *(
-                    Text(str(step[key] or "-"))
+                    safe(step[key] or "-")
                     for key in (
                         "priority",
                         "asset",
@@ -202,7 +236,9 @@ def plan(
             )
         console.print(table)
     for skipped in body["skipped"]:
-        console.print(f"skipped {skipped['asset']} ({skipped['algorithm']}): {skipped['reason']}")
+        console.print(
+            safe(f"skipped {skipped['asset']} ({skipped['algorithm']}): {skipped['reason']}")
+        )
     console.print(
         f"{body['total_assets']} assets, {len(body['steps'])} steps, "
         f"{body['critical_count']} critical, {body['estimated_phases']} phases "
@@ -214,19 +250,21 @@ def plan(
 def model_train(
     output: Annotated[
         Path | None,
-        typer.Option(help="directory for the new version (default: QRAP_MODEL_DIR)"),
+        typer.Option(metavar="DIR", help="directory for the new version (default: QRAP_MODEL_DIR)"),
     ] = None,
     feedback: Annotated[
         bool, typer.Option("--feedback", help="blend analysts' verdicts from the database")
     ] = False,
     organization: Annotated[
-        str | None, typer.Option(help="only this organization's verdicts (with --feedback)")
+        str | None,
+        typer.Option(metavar="ID", help="only this organization's verdicts (with --feedback)"),
     ] = None,
     check: Annotated[
         bool, typer.Option("--check", help="compare with the shipped model; exit 1 if it differs")
     ] = False,
     card: Annotated[
-        Path | None, typer.Option(help="also write the model card here (docs/model-card.md)")
+        Path | None,
+        typer.Option(metavar="FILE", help="also write the model card here (docs/model-card.md)"),
     ] = None,
 ) -> None:
     """Train the risk model deterministically from the expert prior (and feedback)."""

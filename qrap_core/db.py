@@ -43,11 +43,20 @@ class Base(DeclarativeBase):
 def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
     """Build an engine; SQLite gets foreign keys and a busy timeout, PostgreSQL a checked pool."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            hide_parameters=True,  # values (secrets, names) never reach logs or error text
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(
-        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, future=True
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        future=True,
     )
 
 
@@ -130,15 +139,45 @@ class UnitOfWork:
 class Database:
     """Owns the engine and the session factory for one process (built at start, not import)."""
 
-    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 5,
+        max_overflow: int = 10,
+        read_url: str | None = None,
+    ) -> None:
         self.url = url
         self.engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # Lists and reports may read from a replica (QRAP_DB_READ_URL); without one, the primary.
+        self.read_engine = (
+            make_engine(read_url, pool_size=pool_size, max_overflow=max_overflow)
+            if read_url
+            else self.engine
+        )
+        self.read_sessionmaker = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @contextmanager
     def unit_of_work(self, dispatcher: Dispatcher = _no_dispatch) -> Iterator[UnitOfWork]:
         with UnitOfWork(self.sessionmaker(), dispatcher) as uow:
             yield uow
 
+    @contextmanager
+    def read_unit_of_work(self) -> Iterator[UnitOfWork]:
+        """A read-only transaction on the read engine; it can send no tasks.
+
+        On PostgreSQL the transaction starts with ``BEGIN READ ONLY`` (psycopg2 sends it with
+        the BEGIN, so it also holds behind PgBouncer in transaction mode): a write that slipped
+        into a list or report fails instead of landing on a replica that refuses it anyway.
+        """
+        session = self.read_sessionmaker()
+        if self.read_engine.dialect.name == "postgresql":
+            session.connection(execution_options={"postgresql_readonly": True})
+        with UnitOfWork(session) as uow:
+            yield uow
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()

@@ -1,7 +1,8 @@
 """Imports every ORM model so Base.metadata is complete (Alembic and create_all use this)."""
 
+from qrap_core.apikey.models import ApiKey
 from qrap_core.artifact.models import AssessmentArtifact
-from qrap_core.assessment.models import Assessment, AssessmentRun, RunExecution
+from qrap_core.assessment.models import Assessment, AssessmentRun, RunChunk, RunExecution
 from qrap_core.audit.models import AuditLogEntry
 from qrap_core.db import Base
 from qrap_core.finding.models import CryptoAssetRecord, Finding
@@ -10,6 +11,7 @@ from qrap_core.organization.models import Organization
 from qrap_core.webhook.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "ApiKey",
     "Assessment",
     "AssessmentArtifact",
     "AssessmentRun",
@@ -19,6 +21,7 @@ __all__ = [
     "Finding",
     "IdempotencyRecord",
     "Organization",
+    "RunChunk",
     "RunExecution",
     "WebhookAttempt",
     "WebhookDelivery",

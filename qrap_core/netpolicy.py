@@ -12,8 +12,10 @@ import ipaddress
 import re
 import socket
 from collections.abc import Callable, Iterable, Sequence
+from typing import NoReturn
 
 from qrap_core.errors import ConfigurationError, InvalidTarget, TargetNotAllowed
+from qrap_core.logging import get_logger
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -64,6 +66,8 @@ _RESTRICTED: tuple[tuple[str, tuple[IPNetwork, ...]], ...] = (
     ),
 )
 _LOOPBACK_V6 = ipaddress.IPv6Address("::1")
+SCAN_SETTING = "QRAP_SCAN_ALLOW_NETWORKS"
+log = get_logger(__name__)
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 
@@ -77,6 +81,11 @@ def is_hostname(value: str) -> bool:
     if labels[-1].isdigit():
         return False
     return all(_LABEL.match(label) for label in labels)
+
+
+def is_host(value: str) -> bool:
+    """An IP address in standard notation or an RFC 1123 host name."""
+    return _parse_ip(value) is not None or is_hostname(value)
 
 
 def never_probed(host: str) -> str | None:
@@ -116,10 +125,20 @@ class NetworkPolicy:
     ``allowed_networks`` (CIDR strings) opens loopback, private, CGNAT and special-purpose
     ranges; link-local, metadata, unspecified, multicast, broadcast, reserved and tunnel
     (NAT64, 6to4, Teredo) addresses stay closed whatever it says. Public addresses are open.
+
+    A refusal never tells the caller what a name resolved to (that would map the server's
+    network for them): it names the kind of address and ``setting``, the variable that opens
+    it (``openable``: the ranges it can open, every restricted one when None). The address
+    itself goes to the server's log only.
     """
 
     def __init__(
-        self, allowed_networks: Iterable[str] = (), *, resolver: Resolver = system_resolver
+        self,
+        allowed_networks: Iterable[str] = (),
+        *,
+        resolver: Resolver = system_resolver,
+        setting: str = SCAN_SETTING,
+        openable: Iterable[str] | None = None,
     ) -> None:
         nets: list[IPNetwork] = []
         for cidr in allowed_networks:
@@ -129,6 +148,8 @@ class NetworkPolicy:
                 raise ConfigurationError(f"invalid allowed network {cidr!r}: {exc}") from exc
         self.allowed_networks: tuple[IPNetwork, ...] = tuple(nets)
         self._resolver = resolver
+        self.setting = setting
+        self._openable = None if openable is None else _nets(*openable)
 
     def check_ip(self, ip: str | IPAddress) -> str:
         """Vet one address: return it as text (IPv4-mapped unwrapped) or raise TargetNotAllowed."""
@@ -160,25 +181,48 @@ class NetworkPolicy:
         for answer in answers:
             addr = _parse_ip(answer)
             if addr is None:
-                raise ResolutionError(f"resolver returned {answer!r} for {host!r}")
+                raise ResolutionError(f"the resolver gave no usable address for {host!r}")
             vetted.append(self._vet(addr, host))
         return str(vetted[0])
 
     def _vet(self, addr: IPAddress, host: str) -> IPAddress:
+        literal = _parse_ip(host) is not None  # the caller's own text: safe to repeat
         if isinstance(addr, ipaddress.IPv6Address):
             if addr.scope_id:
-                raise TargetNotAllowed(f"{host!r}: scoped address {addr} is never probed")
+                self._refuse(host, addr, literal, "scoped", "never probed")
             if addr.ipv4_mapped is not None:
                 addr = addr.ipv4_mapped
-        where = str(addr) if host == str(addr) else f"{host!r} resolves to {addr}"
         if addr != _LOOPBACK_V6:
             reason = _match(addr, _NEVER)
             if reason is not None:
-                raise TargetNotAllowed(f"{where} ({reason}), which is never probed")
+                self._refuse(host, addr, literal, reason, "never probed")
         reason = _match(addr, _RESTRICTED)
         if reason is not None and not any(addr in net for net in self.allowed_networks):
-            raise TargetNotAllowed(f"{where} ({reason}), which is outside the allowed networks")
+            openable = self._openable is None or any(addr in net for net in self._openable)
+            hint = f"; {self.setting} allows it" if openable else ""
+            self._refuse(host, addr, literal, reason, f"outside the allowed networks{hint}")
         return addr
+
+    def _refuse(
+        self, host: str, addr: IPAddress, literal: bool, reason: str, verdict: str
+    ) -> NoReturn:
+        if literal:
+            raise TargetNotAllowed(f"{host} ({reason}) is {verdict}")
+        log.info("netpolicy.refused", host=host, address=str(addr), reason=reason)
+        raise TargetNotAllowed(f"{host!r} resolves to a {reason} address, which is {verdict}")
+
+
+def is_public(ip: str) -> bool:
+    """Whether ``ip`` is a public address: in none of the never-probed or restricted ranges."""
+    addr = _parse_ip(ip)
+    if addr is None:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.scope_id:
+            return False
+        if addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+    return _match(addr, _NEVER) is None and _match(addr, _RESTRICTED) is None
 
 
 def _match(addr: IPAddress, table: tuple[tuple[str, tuple[IPNetwork, ...]], ...]) -> str | None:

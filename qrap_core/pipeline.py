@@ -10,6 +10,13 @@ in one transaction that first deletes whatever an earlier, interrupted attempt o
 left, so nothing doubles, and that also ends the run: COMPLETED, or FAILED when no target could
 be assessed (it found nothing, which is not "LOW risk").
 Database connection errors are not the run's fault: they propagate so the task retries.
+
+A run is discovery, then scoring, then finalize. A run with more targets than
+``QRAP_CHUNK_SIZE`` fans out after its targets are resolved: ``assessment.chunks`` cuts it into
+chunks, each run by ``execute_chunk`` (discovery and scoring of its targets, its rows written
+with the chunk's completion), and the last chunk to commit finalizes the run. The Celery task
+passes a dispatcher and any worker takes the chunks; without one (the embedded CLI) this
+process runs them one after the other, through the very same steps.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from qrap_core.analysis import (
 )
 from qrap_core.analysis import analyze as analyze_targets
 from qrap_core.artifact.service import ArtifactStore
+from qrap_core.assessment import chunks as run_chunks
 from qrap_core.assessment import diff as run_diff
 from qrap_core.assessment import lifecycle
 from qrap_core.assessment.lease import (
@@ -42,10 +50,10 @@ from qrap_core.assessment.lease import (
 )
 from qrap_core.assessment.lifecycle import ClaimedRun
 from qrap_core.assessment.models import Assessment, AssessmentRun
-from qrap_core.assessment.results import RunResults
+from qrap_core.assessment.results import RunResults, target_result_dict
 from qrap_core.assessment.schemas import DataProfile
 from qrap_core.assessment.service import resolve_targets
-from qrap_core.db import Database, utcnow
+from qrap_core.db import Database, DeferredTask, Dispatcher, utcnow
 from qrap_core.discovery.registry import DiscoveryContext
 from qrap_core.discovery.targets import Target
 from qrap_core.enums import AssessmentStatus
@@ -53,6 +61,7 @@ from qrap_core.events import EventPublisher, NullPublisher
 from qrap_core.finding import rows
 from qrap_core.logging import get_logger
 from qrap_core.netpolicy import NetworkPolicy
+from qrap_core.scoring.aggregate import is_post_quantum, is_public_key_asset
 from qrap_core.scoring.base import RiskModel
 from qrap_core.settings import Settings
 
@@ -62,7 +71,7 @@ log = get_logger(__name__)
 @dataclass(frozen=True, slots=True)
 class RunOutcome:
     run_id: uuid.UUID
-    status: str  # COMPLETED | FAILED | CANCELLED | SKIPPED
+    status: str  # COMPLETED | FAILED | CANCELLED | SKIPPED | FANNED_OUT (chunks sent)
     detail: str = ""
 
 
@@ -106,8 +115,17 @@ class RunExecutor:
 
     # -- public ---------------------------------------------------------------------------
 
-    def execute(self, run_id: uuid.UUID, on_progress: ProgressCallback | None = None) -> RunOutcome:
-        """Run ``run_id`` if this worker can claim it; safe to call again for the same run."""
+    def execute(
+        self,
+        run_id: uuid.UUID,
+        on_progress: ProgressCallback | None = None,
+        *,
+        fan_out: Dispatcher | None = None,
+    ) -> RunOutcome:
+        """Run ``run_id`` if this worker can claim it; safe to call again for the same run.
+
+        A run with more targets than the chunk size is cut into chunks: with ``fan_out`` their
+        messages go to the broker for any worker, without it this process runs them."""
         claimed = self._claim(run_id)
         if claimed is None:
             self._after_terminal(run_id)
@@ -130,6 +148,8 @@ class RunExecutor:
         try:
             with keeper:
                 targets = resolve_targets(list(claimed.target_assets), claimed.parsed_targets())
+                if len(targets) > self.settings.chunk_size:
+                    return self._fan_out(run_id, len(targets), fan_out, on_progress)
                 self._set_total(run_id, len(targets))
                 analysis = self.analyze(
                     targets,
@@ -184,6 +204,51 @@ class RunExecutor:
         """Push the lease forward; False when the run is no longer ours (cancelled, taken)."""
         with self.db.unit_of_work() as uow:
             return lifecycle.renew(uow, run_id, self.lease, self.clock())
+
+    def execute_chunk(
+        self, run_id: uuid.UUID, index: int, on_progress: ProgressCallback | None = None
+    ) -> RunOutcome:
+        """Discover and score chunk ``index`` of a fanned-out run, write its rows, and finalize
+        the run when it is the last chunk to commit. Safe to call again for the same chunk."""
+        with self.db.unit_of_work() as uow:
+            claimed = run_chunks.claim(uow, run_id, index, self.lease, self.clock())
+        if claimed is None:
+            self._after_terminal(run_id)
+            return RunOutcome(run_id, "SKIPPED", f"chunk {index} not claimable")
+        log.info("chunk.claimed", run_id=str(run_id), chunk=index, attempt=claimed.attempt)
+        keeper = LeaseKeeper(
+            lambda: self._renew_chunk(run_id, index), heartbeat_interval(self.settings), run_id
+        )
+        try:
+            with keeper:
+                run = claimed.run
+                targets = resolve_targets(list(run.target_assets), run.parsed_targets())
+                targets = targets[claimed.first_target : claimed.end_target]
+
+                def progressed(done: int, total: int, label: str) -> None:
+                    if not self._renew_chunk(run_id, index):
+                        raise LostLease
+                    if on_progress is not None:
+                        on_progress(claimed.first_target + done, claimed.end_target, label)
+
+                analysis = self.analyze(
+                    targets,
+                    run.parsed_profile(),
+                    None,
+                    progressed,
+                    organization_id=self._organization_of(run.assessment_id),
+                )
+        except LostLease:
+            return RunOutcome(run_id, "CANCELLED", f"chunk {index} cancelled or taken over")
+        except (OperationalError, InterfaceError):
+            log.warning("chunk.database_error", run_id=str(run_id), chunk=index, exc_info=True)
+            raise
+        except Exception as exc:
+            log.exception("chunk.failed", run_id=str(run_id), chunk=index)
+            self._fail_chunked(run_id, f"chunk {index}: {type(exc).__name__}: {exc}")
+            self._after_terminal(run_id)
+            return RunOutcome(run_id, "FAILED", str(exc))
+        return self._finish_chunk(run_id, index, analysis)
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -291,6 +356,79 @@ class RunExecutor:
         self._after_terminal(run_id)
         return RunOutcome(run_id, "CANCELLED", detail)
 
+    def _fan_out(
+        self,
+        run_id: uuid.UUID,
+        targets: int,
+        fan_out: Dispatcher | None,
+        on_progress: ProgressCallback | None,
+    ) -> RunOutcome:
+        """Cut the claimed run into chunks (once; a resumed run re-sends the unfinished ones)."""
+        with self.db.unit_of_work(fan_out or _run_here) as uow:
+            run = lifecycle.owned_run(uow, run_id, self.lease)
+            if run is None:
+                raise LostLease
+            pending = run_chunks.plan(
+                uow, run, targets, self.settings.chunk_size, self.settings.run_max_attempts
+            )
+        log.info("run.fanned_out", run_id=str(run_id), chunks=len(pending))
+        if fan_out is not None:
+            return RunOutcome(run_id, "FANNED_OUT", f"{len(pending)} chunks sent")
+        for index in pending:  # in-process: the same steps a chunk task takes
+            self.execute_chunk(run_id, index, on_progress)
+        return self._outcome_of(run_id)
+
+    def _renew_chunk(self, run_id: uuid.UUID, index: int) -> bool:
+        with self.db.unit_of_work() as uow:
+            return run_chunks.renew(uow, run_id, index, self.lease, self.clock())
+
+    def _finish_chunk(self, run_id: uuid.UUID, index: int, analysis: Analysis) -> RunOutcome:
+        """Write the chunk's rows, mark it done and count it, in one transaction; the last
+        chunk also finalizes the run there."""
+        now = self.clock()
+        with self.db.unit_of_work() as uow:
+            chunk = run_chunks.owned(uow, run_id, index, self.lease)
+            if chunk is None:
+                return RunOutcome(run_id, "CANCELLED", f"chunk {index} lost before its write")
+            run = uow.session.get_one(AssessmentRun, run_id)
+            scope = rows.RunScope(run.id, run.assessment_id, run.organization_id)
+            asset_rows, ids = rows.asset_rows(scope, analysis.assets, analysis.scores, now)
+            finding_rows = rows.finding_rows(
+                scope, analysis.findings, analysis.finding_scores, ids, now
+            )
+            rows.add_chunk_rows(uow, asset_rows, finding_rows)
+            counted = run_chunks.complete(uow, chunk, chunk_results(analysis), now)
+            if counted is None:
+                uow.rollback()
+                return RunOutcome(run_id, "CANCELLED", "run ended before the chunk's write")
+            done, total = counted
+            ended = run_chunks.finalize(uow, run, now) if done == total else None
+        log.info("chunk.completed", run_id=str(run_id), chunk=index, done=done, total=total)
+        if ended is None:
+            return RunOutcome(run_id, "COMPLETED", f"chunk {index} ({done}/{total})")
+        self._after_terminal(run_id)
+        log.info("run.completed", run_id=str(run_id), status=str(ended), chunks=total)
+        return self._outcome_of(run_id)
+
+    def _fail_chunked(self, run_id: uuid.UUID, error: str) -> None:
+        now = self.clock()
+        with self.db.unit_of_work() as uow:
+            run = uow.session.scalar(
+                select(AssessmentRun)
+                .where(
+                    AssessmentRun.id == run_id,
+                    AssessmentRun.status == AssessmentStatus.IN_PROGRESS,
+                )
+                .with_for_update()
+            )
+            if run is not None:
+                lifecycle.fail(uow, run, error, now)
+
+    def _outcome_of(self, run_id: uuid.UUID) -> RunOutcome:
+        with self.db.unit_of_work() as uow:
+            run = uow.session.get_one(AssessmentRun, run_id)
+            return RunOutcome(run_id, str(run.status), run.error or "")
+
     def _publish(self, assessment_id: uuid.UUID, event: dict[str, Any]) -> None:
         self.events.publish(assessment_id, {**event, "assessment_id": str(assessment_id)})
 
@@ -316,3 +454,22 @@ class RunExecutor:
         except (OperationalError, InterfaceError):
             return  # live events are best effort; the SSE stream also polls the database
         self._publish(assessment_id, event)
+
+
+def _run_here(_task: DeferredTask) -> None:
+    """The in-process dispatcher: the executor runs the chunks itself after the commit."""
+
+
+def chunk_results(analysis: Analysis) -> dict[str, Any]:
+    """What one chunk leaves for its run's summary (``assessment.chunks.merged_results``)."""
+    scores = [score.score for score in analysis.scores]
+    population = [asset for asset in analysis.assets if is_public_key_asset(asset)]
+    return {
+        "assets": len(analysis.assets),
+        "score_sum": sum(scores),
+        "score_max": max(scores, default=0.0),
+        "public_key_assets": len(population),
+        "post_quantum_assets": sum(1 for asset in population if is_post_quantum(asset)),
+        "target_results": [target_result_dict(result) for result in analysis.results],
+        "model_version": analysis.model_version,
+    }

@@ -28,6 +28,14 @@ def no_nul(value: str) -> str:
     return value
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control(value: str) -> bool:
+    """Whether ``value`` holds a C0 or C1 control character or DEL (CR, LF and ESC included)."""
+    return _CONTROL.search(value) is not None
+
+
 Text = Annotated[str, AfterValidator(no_nul)]
 """A string without NUL characters (give the column's length with ``Field(max_length=...)``)."""
 

@@ -8,18 +8,28 @@ longer than the visibility timeout.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from celery import Celery
+import structlog
+from celery import Celery, Task
+from celery.signals import (
+    import_modules,
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_shutdown,
+)
 from kombu import Queue
 
 from qrap_core.db import DeferredTask
 from qrap_core.logging import get_logger
 from qrap_core.settings import Settings, get_settings
+from qrap_worker import runtime
+from qrap_worker.queues import QUEUES
 
 log = get_logger(__name__)
-
-QUEUES = ("assessments", "scoring.cpu", "scoring.gpu", "maintenance", "webhooks")
 
 
 def max_countdown(settings: Settings) -> int:
@@ -107,21 +117,80 @@ configure(celery_app, get_settings())
 MAX_COUNTDOWN_SECONDS = max_countdown(get_settings())
 
 
-def dispatch(task: DeferredTask) -> None:
+def make_dispatcher(app: Celery) -> Callable[[DeferredTask], None]:
     """The UnitOfWork dispatcher for the service: publish by task name, after commit.
 
-    A failed publish is logged, not raised: the row is committed, so the caller has its answer,
-    and the sweeper re-sends runs left QUEUED (the outbox is the run table itself).
+    The request id and assessment id of the log context travel in the message's headers
+    (``runtime.TRACE_HEADERS``); the worker binds them for the task's log lines. A failed
+    publish is logged, not raised: the row is committed, so the caller has its answer, and the
+    sweeper re-sends runs left QUEUED (the outbox is the run table itself).
     """
-    options: dict[str, Any] = {}
-    if task.queue:
-        options["queue"] = task.queue
-    try:
-        celery_app.send_task(
-            task.name,
-            kwargs=task.kwargs,
-            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
-            **options,
-        )
-    except Exception as exc:  # kombu raises several unrelated types for a broker that is down
-        log.warning("task.publish_failed", task=task.name, error=f"{type(exc).__name__}: {exc}")
+
+    def dispatch(task: DeferredTask) -> None:
+        options: dict[str, Any] = {}
+        if task.queue:
+            options["queue"] = task.queue
+        bound = structlog.contextvars.get_contextvars()
+        headers = {
+            header: str(bound[key]) for key, header in runtime.TRACE_HEADERS.items() if key in bound
+        }
+        try:
+            app.send_task(
+                task.name,
+                kwargs=task.kwargs,
+                headers=headers,
+                retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
+                **options,
+            )
+        except Exception as exc:  # kombu raises several unrelated types for a broker that's down
+            log.warning("task.publish_failed", task=task.name, error=f"{type(exc).__name__}: {exc}")
+
+    return dispatch
+
+
+dispatch = make_dispatcher(celery_app)
+
+
+# Process signals: logging, metrics and the log context of each task (qrap_worker/runtime.py).
+
+
+@setup_logging.connect
+def _setup_logging(**_: object) -> None:
+    # Connected, so Celery leaves logging to us and no longer turns our stderr into WARNING
+    # lines of ForkPoolWorker; the level is QRAP_LOG_LEVEL, whatever `-l` says.
+    runtime.configure_logging(periodic_tasks(get_settings()))
+
+
+@worker_init.connect
+def _start_metrics(sender: Any = None, **_: object) -> None:
+    # sender: the WorkController, its pool still named as given (`-P`, worker_pool). Logging
+    # is set up later in the worker's start; this process's first lines need it already.
+    runtime.configure_logging(periodic_tasks(get_settings()))
+    runtime.start_metrics_server(get_settings(), str(getattr(sender, "pool_cls", "prefork")))
+
+
+@worker_process_shutdown.connect
+def _process_exits(**_: object) -> None:
+    runtime.process_exits(get_settings())
+
+
+@task_prerun.connect
+def _bind_task(
+    task_id: str, task: Task[Any, Any], kwargs: dict[str, Any] | None = None, **_: object
+) -> None:
+    runtime.bind_task(task_id, task.name, task.request, kwargs or {})
+
+
+@task_postrun.connect
+def _unbind_task(**_: object) -> None:
+    structlog.contextvars.clear_contextvars()
+
+
+@import_modules.connect
+def _refuse_flower_without_auth(**_: object) -> None:
+    runtime.check_flower_auth(get_settings())
+
+
+def periodic_tasks(settings: Settings) -> frozenset[str]:
+    """The task names beat sends on a schedule (their routine log lines are debug)."""
+    return frozenset(entry["task"] for entry in beat_schedule(settings).values())

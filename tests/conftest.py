@@ -27,12 +27,17 @@ from qrap_core.idempotency.models import IdempotencyRecord
 from qrap_core.organization.models import Organization
 from qrap_core.settings import Settings
 
+pytest_plugins = ["tests.logcapture"]  # every log line of the session is checked for secrets
+
 PG_ADMIN_DSN = os.environ.get("QRAP_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres")
 REDIS_BASE = os.environ.get("QRAP_TEST_REDIS", "redis://127.0.0.1:6379")
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+# The platform admin (three fields, admin role): creates organizations and keys.
 ADMIN_KEY = "admin-key-0123456789abcdef"
 _BROKER_LOCK = "qrap:test-session-lock"
+# A viewer bound to an organization no test creates: it passes authentication, sees nothing.
 VIEWER_KEY = "viewer-key-0123456789abcdef"
+VIEWER_ORG_ID = "00000000-0000-4000-8000-0000000000f0"
 
 TESTS = Path(__file__).resolve().parent
 # A test module in one of these folders has the folder's marker (pytestmark); no other has it.
@@ -223,7 +228,9 @@ def settings(pg_url: str, broker_url: str) -> Settings:
         redis_url=broker_url,
         QUANTUN_JWT_SECRET=JWT_SECRET,
         QUANTUN_JWT_ISSUER="qrap-test",
-        QUANTUN_API_KEYS=f"{ADMIN_KEY}:ci-admin:admin,{VIEWER_KEY}:ci-viewer:viewer",
+        QUANTUN_API_KEYS=(
+            f"{ADMIN_KEY}:ci-admin:admin,{VIEWER_KEY}:ci-viewer:viewer:{VIEWER_ORG_ID}"
+        ),
         scan_allow_networks="127.0.0.0/8",
         probe_timeout=3.0,
         rate_limit=1_000_000,  # tests make hundreds of requests a minute with one key

@@ -3,18 +3,24 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from qrap_api.deps import Analyst, Page, Uow, Viewer
+from qrap_api.deps import Analyst, Page, ReadUow, Uow, Viewer, get_state
+from qrap_api.state import AppState
 from qrap_core.assessment import report as json_report
+from qrap_core.assessment import report_stream
 from qrap_core.assessment import service as assessment_service
 from qrap_core.assessment.models import Assessment
 from qrap_core.assessment.schemas import AssessmentCreate, AssessmentRead, RunRead
 from qrap_core.db import UnitOfWork
 from qrap_core.enums import AssessmentStatus
+from qrap_core.errors import InvalidInput
 from qrap_core.finding import service as finding_service
 from qrap_core.finding.schemas import CryptoAssetRead
+from qrap_core.reports import cbom as cbom_export
+from qrap_core.reports import csv_report
 from qrap_core.reports import formats as export_formats
 from qrap_core.reports.formats import ExportFormat
 from qrap_core.webhook import service as webhook_service
@@ -80,7 +86,7 @@ def create_assessment(
 
 @router.get("", response_model=AssessmentList)
 def list_assessments(
-    uow: Uow,
+    uow: ReadUow,
     actor: Viewer,
     page: Page,
     organization_id: uuid.UUID | None = None,
@@ -125,7 +131,7 @@ def cancel_assessment(assessment_id: AssessmentId, uow: Uow, actor: Analyst) -> 
 
 
 @router.get("/{assessment_id}/runs", response_model=RunList)
-def list_runs(assessment_id: AssessmentId, uow: Uow, actor: Viewer) -> RunList:
+def list_runs(assessment_id: AssessmentId, uow: ReadUow, actor: Viewer) -> RunList:
     runs = assessment_service.runs(uow, actor, assessment_id)
     return RunList(runs=[RunRead.model_validate(r) for r in runs], total_count=len(runs))
 
@@ -133,7 +139,7 @@ def list_runs(assessment_id: AssessmentId, uow: Uow, actor: Viewer) -> RunList:
 @router.get("/{assessment_id}/assets", response_model=AssetList)
 def list_assets(
     assessment_id: AssessmentId,
-    uow: Uow,
+    uow: ReadUow,
     actor: Viewer,
     page: Page,
     run_id: uuid.UUID | None = None,
@@ -149,20 +155,50 @@ def list_assets(
     )
 
 
+_PAGE = "a page of the JSON report (1-based); without it the whole document is streamed"
+MAX_REPORT_PAGE_SIZE = 10_000
+_STREAMED = {
+    "json": (report_stream.json_document, "application/json", "json"),
+    "csv": (report_stream.csv_document, csv_report.MEDIA_TYPE, "csv"),
+    "cbom": (report_stream.cbom_document, cbom_export.MEDIA_TYPE, "cdx.json"),
+}
+
+
 @router.get("/{assessment_id}/report", response_model=None)
 def get_report(
     assessment_id: AssessmentId,
-    uow: Uow,
+    uow: ReadUow,
     actor: Viewer,
+    state: Annotated[AppState, Depends(get_state)],
     format: Annotated[ExportFormat, Query()] = "json",  # the public parameter name
+    page: Annotated[int | None, Query(ge=1, le=1_000_000, description=_PAGE)] = None,
+    page_size: Annotated[int, Query(ge=1, le=MAX_REPORT_PAGE_SIZE)] = 1000,
 ) -> dict[str, Any] | Response:
     """The latest completed run (else the latest run) as the Appendix B JSON document, a
-    CycloneDX 1.6 CBOM, SARIF 2.1.0, CSV of the findings or a self-contained HTML report."""
+    CycloneDX 1.6 CBOM, SARIF 2.1.0, CSV of the findings or a self-contained HTML report.
+
+    JSON, CSV and CBOM are streamed from batched queries; ``page``/``page_size`` give the
+    JSON report a page at a time (``page_size`` assets and findings, with the totals)."""
     assessment = assessment_service.get(uow, actor, assessment_id)
+    if page is not None:
+        if format != "json":
+            raise InvalidInput(
+                "page applies to format=json only",
+                details=[{"field": "page", "message": "only with format=json"}],
+            )
+        return report_stream.page(uow, assessment, page, page_size)
+    streamed = _STREAMED.get(format)
+    if streamed is not None:
+        writer, media_type, extension = streamed
+        return StreamingResponse(
+            writer(state.db, assessment.id),
+            media_type=media_type,
+            headers=_disposition(assessment, extension) if format != "json" else None,
+        )
     report = json_report.build(uow, assessment)
-    if format == "json":
-        return report.to_json()
     text, media_type, extension = export_formats.render(report, format)
-    filename = f"qrap-{assessment.id}.{extension}"
-    disposition = f'inline; filename="{filename}"'
-    return Response(text, media_type=media_type, headers={"Content-Disposition": disposition})
+    return Response(text, media_type=media_type, headers=_disposition(assessment, extension))
+
+
+def _disposition(assessment: Assessment, extension: str) -> dict[str, str]:
+    return {"Content-Disposition": f'inline; filename="qrap-{assessment.id}.{extension}"'}

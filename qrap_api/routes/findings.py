@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from qrap_api.deps import Analyst, Page, Uow, Viewer
+from qrap_api.deps import Analyst, Page, ReadUow, Uow, Viewer
 from qrap_core.enums import FindingCategory, RiskLevel
 from qrap_core.finding import service as finding_service
 from qrap_core.finding.schemas import FindingRead, FindingUpdate
@@ -23,7 +23,7 @@ class FindingList(BaseModel):
 
 @router.get("", response_model=FindingList)
 def list_findings(
-    uow: Uow,
+    uow: ReadUow,
     actor: Viewer,
     page: Page,
     assessment_id: Annotated[uuid.UUID, Query()],

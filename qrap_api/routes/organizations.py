@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel
 
-from qrap_api.deps import Admin, Page, Uow, Viewer
+from qrap_api.deps import Admin, Page, ReadUow, Uow, Viewer
 from qrap_core.organization import service as organization_service
 from qrap_core.organization.schemas import OrganizationCreate, OrganizationRead
 
@@ -30,7 +30,7 @@ def create_organization(
 
 
 @router.get("", response_model=OrganizationList)
-def list_organizations(uow: Uow, actor: Viewer, page: Page) -> OrganizationList:
+def list_organizations(uow: ReadUow, actor: Viewer, page: Page) -> OrganizationList:
     result = organization_service.list_(uow, actor, offset=page.offset, limit=page.limit)
     return OrganizationList(
         organizations=[OrganizationRead.model_validate(o) for o in result.items],

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 
-from qrap_api.deps import Admin, Analyst, Page, Uow, Viewer, get_state
+from qrap_api.deps import Admin, Analyst, Page, ReadUow, Uow, Viewer, get_state
 from qrap_core.webhook import service as webhook_service
 from qrap_core.webhook.models import WebhookAttempt, WebhookDelivery
 from qrap_core.webhook.schemas import (
@@ -69,7 +69,7 @@ def create_webhook(
 
 @router.get("", response_model=WebhookList)
 def list_webhooks(
-    uow: Uow, actor: Viewer, page: Page, organization_id: uuid.UUID | None = None
+    uow: ReadUow, actor: Viewer, page: Page, organization_id: uuid.UUID | None = None
 ) -> WebhookList:
     result = webhook_service.list_endpoints(
         uow, actor, organization_id=organization_id, offset=page.offset, limit=page.limit
@@ -108,7 +108,9 @@ def rotate_secret(endpoint_id: EndpointId, uow: Uow, actor: Admin) -> SecretRota
 
 
 @router.get("/{endpoint_id}/deliveries", response_model=DeliveryList)
-def list_deliveries(endpoint_id: EndpointId, uow: Uow, actor: Viewer, page: Page) -> DeliveryList:
+def list_deliveries(
+    endpoint_id: EndpointId, uow: ReadUow, actor: Viewer, page: Page
+) -> DeliveryList:
     """Every message to this endpoint, newest first, each with every attempt made."""
     result = webhook_service.list_deliveries(
         uow, actor, endpoint_id, offset=page.offset, limit=page.limit

@@ -15,16 +15,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 
 from qrap_core.artifact.models import AssessmentArtifact
 from qrap_core.assessment.models import Assessment
 from qrap_core.audit import service as audit
 from qrap_core.audit.service import Actor
 from qrap_core.db import Database, UnitOfWork
-from qrap_core.discovery.cbom import read_cbom
+from qrap_core.discovery.cbom import MAX_COMPONENTS, read_cbom
 from qrap_core.discovery.targets import CbomTarget
-from qrap_core.errors import InvalidInput, NotFound
+from qrap_core.enums import ACTIVE_STATUSES
+from qrap_core.errors import Conflict, InvalidInput, InvalidState, NotFound
 
 CHUNK = 1 << 20
 
@@ -41,10 +42,12 @@ def add_cbom(
     filename: str,
     media_type: str,
     stream: BinaryIO,
+    max_components: int = MAX_COMPONENTS,
 ) -> AssessmentArtifact:
     """Check ``stream`` as a CycloneDX CBOM (1.5 to 1.7), store it, make it a target.
 
-    Raises InvalidCbom (400) naming where the document is wrong.
+    Raises InvalidCbom (400) naming where the document is wrong, or that it holds more than
+    ``max_components`` components (QRAP_CBOM_MAX_COMPONENTS).
     """
     if "\x00" in filename or "\x00" in media_type:
         raise InvalidInput(
@@ -52,7 +55,7 @@ def add_cbom(
             details=[{"field": "file", "message": "name or media type contains NUL"}],
         )
     stream.seek(0)
-    parsed = read_cbom(stream)
+    parsed = read_cbom(stream, max_components)
     stream.seek(0)
     digest = hashlib.sha256()
     content = bytearray()
@@ -101,6 +104,73 @@ def list_for(uow: UnitOfWork, assessment: Assessment) -> list[AssessmentArtifact
             .order_by(AssessmentArtifact.created_at)
         )
     )
+
+
+def get(uow: UnitOfWork, actor: Actor, artifact_id: uuid.UUID) -> AssessmentArtifact:
+    """The artifact, if the actor may see its organization (another tenant's is "not found")."""
+    artifact = uow.session.get(AssessmentArtifact, artifact_id)
+    if artifact is None or not actor.can_access(artifact.organization_id):
+        raise ArtifactNotFound(f"artifact {artifact_id} not found")
+    return artifact
+
+
+def _names(target: Any, artifact_id: uuid.UUID) -> bool:
+    return (
+        isinstance(target, dict)
+        and target.get("type") == "cbom"
+        and str(target.get("artifact_id")) == str(artifact_id)
+    )
+
+
+def delete(uow: UnitOfWork, actor: Actor, artifact_id: uuid.UUID) -> None:
+    """Delete an uploaded document and the target its upload added to its assessment.
+
+    Refused (InvalidState, 409) while the assessment has a run queued or in progress, and
+    (Conflict, 409, naming them) while another assessment's targets still name the document.
+    """
+    artifact = get(uow, actor, artifact_id)
+    owner = uow.session.scalar(
+        # Locked, so that no run is started between the check and the delete.
+        select(Assessment).where(Assessment.id == artifact.assessment_id).with_for_update()
+    )
+    if owner is None:  # deleted meanwhile (the foreign key cascades to its documents)
+        raise ArtifactNotFound(f"artifact {artifact_id} not found")
+    if owner.status in ACTIVE_STATUSES:
+        raise InvalidState(
+            f"assessment {owner.id} has a run {owner.status.lower().replace('_', ' ')}:"
+            " delete its documents once the run has ended",
+        )
+    users = _other_users(uow, artifact)
+    if users:
+        raise Conflict(
+            f"artifact {artifact.id} is still a target of {len(users)} other assessment(s)",
+            details=[
+                {"field": "artifact_id", "message": f"named by assessment {user}"}
+                for user in users[:20]
+            ],
+        )
+    owner.targets = [t for t in owner.targets if not _names(t, artifact.id)]
+    owner.updated_by = actor.subject
+    audit.record(
+        uow, actor, "assessment.artifact.delete", "assessment", owner.id,
+        organization_id=owner.organization_id,
+        details={"artifact_id": str(artifact.id), "size": artifact.size, "sha256": artifact.sha256},
+    )  # fmt: skip
+    uow.session.delete(artifact)
+    uow.session.flush()
+
+
+def _other_users(uow: UnitOfWork, artifact: AssessmentArtifact) -> list[uuid.UUID]:
+    """The other assessments of its organization whose targets name ``artifact``."""
+    rows = uow.session.execute(
+        select(Assessment.id, Assessment.targets).where(
+            Assessment.organization_id == artifact.organization_id,
+            Assessment.id != artifact.assessment_id,
+            # A coarse filter in SQL; the targets are then read to be sure.
+            cast(Assessment.targets, String).contains(str(artifact.id)),
+        )
+    )
+    return [row.id for row in rows if any(_names(t, artifact.id) for t in row.targets or [])]
 
 
 class _BlobReader(io.RawIOBase):

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import or_, select, update
 
+from qrap_core import metrics
 from qrap_core.assessment.lease import Lease
-from qrap_core.assessment.models import Assessment, AssessmentRun, RunExecution
+from qrap_core.assessment.models import Assessment, AssessmentRun, RunChunk, RunExecution
 from qrap_core.assessment.results import RunResults
 from qrap_core.assessment.schemas import DataProfile
 from qrap_core.audit import service as audit
@@ -82,6 +84,7 @@ def queue(
     assessment.updated_by = triggered_by
     uow.session.flush()  # the message below needs run.id
     uow.defer(RUN_TASK, queue=RUN_QUEUE, run_id=str(run.id))
+    metrics.RUNS_SUBMITTED.inc()
     return run
 
 
@@ -102,6 +105,8 @@ def claim(uow: UnitOfWork, run_id: uuid.UUID, lease: Lease, now: datetime) -> Cl
         return None
     run = uow.session.get_one(AssessmentRun, run_id)
     assessment = uow.session.get_one(Assessment, run.assessment_id)
+    structlog.contextvars.bind_contextvars(assessment_id=str(assessment.id))  # the task's logs
+    metrics.RUN_CLAIMS.labels("first" if run.attempts == 1 else "again").inc()
     assessment.status = AssessmentStatus.IN_PROGRESS
     assessment.started_at = now
     assessment.progress = 0.0
@@ -201,6 +206,8 @@ def complete(
     assessment.completed_at = now
     assessment.error = None
     _close_execution(uow, run.id, run.attempts, ExecutionOutcome.COMPLETED, now)
+    metrics.run_ended("completed", run.started_at, now)
+    metrics.ASSETS_SCORED.inc(results.assets_scanned)
     audit.record(
         uow, audit.SYSTEM, "assessment.run.completed", "assessment", assessment.id,
         organization_id=assessment.organization_id,
@@ -238,6 +245,7 @@ def fail(
     assessment.error = error
     assessment.completed_at = now
     _close_execution(uow, run.id, run.attempts, ExecutionOutcome.FAILED, now)
+    metrics.run_ended("failed", run.started_at, now)
     audit.record(
         uow, audit.SYSTEM, "assessment.run.failed", "assessment", assessment.id,
         organization_id=assessment.organization_id,
@@ -263,6 +271,19 @@ def cancel(uow: UnitOfWork, assessment: Assessment, *, by: str, now: datetime) -
         )
         .values(status=AssessmentStatus.CANCELLED, completed_at=now, lease_owner=None)
     )
+    # Chunks of the cancelled run that no worker started never start (a running one sees the
+    # cancel at its next renewal).
+    uow.session.execute(
+        update(RunChunk)
+        .where(
+            RunChunk.run_id.in_(
+                select(AssessmentRun.id).where(AssessmentRun.assessment_id == assessment.id)
+            ),
+            RunChunk.status == AssessmentStatus.QUEUED,
+        )
+        .values(status=AssessmentStatus.CANCELLED, completed_at=now)
+        .execution_options(synchronize_session=False)
+    )
     assessment.status = AssessmentStatus.CANCELLED
     assessment.completed_at = now
     assessment.updated_by = by
@@ -272,6 +293,7 @@ def cancel(uow: UnitOfWork, assessment: Assessment, *, by: str, now: datetime) -
 def mark_lost(uow: UnitOfWork, run_id: uuid.UUID, attempt: int, now: datetime) -> None:
     """Close the execution of a worker that lost its run (cancelled or taken over)."""
     _close_execution(uow, run_id, attempt, ExecutionOutcome.LOST, now)
+    metrics.run_ended("lost", None, now)
 
 
 def _take(uow: UnitOfWork, run_id: uuid.UUID, lease: Lease, now: datetime) -> bool:

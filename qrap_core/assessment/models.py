@@ -103,6 +103,9 @@ class AssessmentRun(Base):
     pqc_readiness: Mapped[float | None] = mapped_column(Float)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     target_results: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
+    # A run cut into chunks (run_chunks): how many, and how many have committed their rows.
+    chunks_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    chunks_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     model_version: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
     triggered_by: Mapped[str] = mapped_column(String(255))
@@ -126,3 +129,34 @@ class RunExecution(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[ExecutionOutcome | None] = mapped_column(enum_type(ExecutionOutcome, 16))
+
+
+class RunChunk(Base):
+    """One slice of a big run's targets (``first_target`` up to ``end_target``, in the order the
+    run resolved them): claimed, leased and written like a run, by any worker."""
+
+    __tablename__ = "run_chunks"
+    __table_args__ = (
+        UniqueConstraint("run_id", "chunk_index", name="uq_run_chunks_index"),
+        CheckConstraint(_STATUS_CHECK, name="status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("assessment_runs.id", ondelete="CASCADE")
+    )
+    chunk_index: Mapped[int] = mapped_column(Integer)
+    first_target: Mapped[int] = mapped_column(Integer)
+    end_target: Mapped[int] = mapped_column(Integer)
+    status: Mapped[AssessmentStatus] = mapped_column(
+        enum_type(AssessmentStatus, 16), default=AssessmentStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    lease_owner: Mapped[str | None] = mapped_column(String(255))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the chunk found, for the run's summary: counts, score sums, its targets' results.
+    results: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from qrap_core import schedule as schedule_lib
 from qrap_core.discovery.targets import Target
@@ -22,8 +22,13 @@ class DataProfile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # The original API spelled it data_shelf_life_years (as /hndl and /score still do).
     shelf_life_years: float | None = Field(
-        default=None, ge=0, le=100, description="how long the data must stay secret"
+        default=None,
+        ge=0,
+        le=100,
+        validation_alias=AliasChoices("shelf_life_years", "data_shelf_life_years"),
+        description="how long the data must stay secret (also accepted as data_shelf_life_years)",
     )
     migration_years: float | None = Field(
         default=None, ge=0, le=50, description="how long moving this system to PQC will take"

@@ -100,7 +100,8 @@ def create(uow: UnitOfWork, actor: Actor, spec: AssessmentCreate) -> Assessment:
             "an assessment to run needs at least one target",
             details=[{"field": "target_assets", "message": "empty"}],
         )
-    creator = spec.created_by or actor.subject
+    # The authenticated principal, never what the body claims (old clients still send it).
+    creator = actor.subject
     assessment = Assessment(
         organization_id=org.id,
         name=spec.name,
@@ -127,11 +128,18 @@ def create(uow: UnitOfWork, actor: Actor, spec: AssessmentCreate) -> Assessment:
         )
     audit.record(
         uow, actor, "assessment.create", "assessment", assessment.id,
-        organization_id=org.id, details={"name": assessment.name, "run": spec.run},
+        organization_id=org.id, details=_creation_details(assessment, spec),
     )  # fmt: skip
     if spec.run:
         start_run(uow, actor, assessment)
     return assessment
+
+
+def _creation_details(assessment: Assessment, spec: AssessmentCreate) -> dict[str, Any]:
+    details: dict[str, Any] = {"name": assessment.name, "run": spec.run}
+    if spec.created_by is not None and spec.created_by != assessment.created_by:
+        details["created_by_ignored"] = spec.created_by
+    return details
 
 
 def get(uow: UnitOfWork, actor: Actor, assessment_id: uuid.UUID) -> Assessment:

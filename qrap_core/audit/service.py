@@ -12,13 +12,24 @@ from qrap_core.db import UnitOfWork
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who is acting: an authenticated principal, the worker, or the embedded CLI."""
+    """Who is acting: an authenticated principal, the worker, or the embedded CLI.
+
+    ``org_ids`` is the set of organizations the actor may see. ``None`` (every organization) is
+    for the worker, the embedded CLI and platform admins only: the API gives it to a caller
+    solely on an explicit platform-admin credential (a three-field ``admin`` key of
+    QUANTUN_API_KEYS, or a token with ``platform_admin: true``), never for a missing claim.
+    """
 
     subject: str
     kind: str = "user"  # user | api_key | system
     role: str = "admin"
-    org_ids: frozenset[uuid.UUID] | None = None  # None: every organization
+    org_ids: frozenset[uuid.UUID] | None = None  # None: every organization (see above)
     request_id: str | None = None
+
+    @property
+    def platform_admin(self) -> bool:
+        """Sees every organization and may create organizations."""
+        return self.org_ids is None and self.role == "admin"
 
     def can_access(self, organization_id: uuid.UUID) -> bool:
         return self.org_ids is None or organization_id in self.org_ids

@@ -26,7 +26,9 @@ import ijson
 from qrap_core.errors import InvalidInput
 from qrap_core.validation import JsonDepth
 
-MAX_COMPONENTS = 1_000_000
+# Components in one document, nested ones included, counted as they stream by (the default
+# of QRAP_CBOM_MAX_COMPONENTS: a 50 MB upload holds about 100,000 typical crypto components).
+MAX_COMPONENTS = 100_000
 # Arrays and objects nested in one another, counted from the document (components inside
 # components count two each): deeper is refused while streaming, before anything is built.
 MAX_DEPTH = 64
@@ -107,10 +109,12 @@ class _Problems:
             )
 
 
-def read_cbom(stream: BinaryIO) -> ParsedCbom:
+def read_cbom(stream: BinaryIO, max_components: int | None = MAX_COMPONENTS) -> ParsedCbom:
     """Parse and check a CycloneDX 1.5-1.7 JSON document from ``stream`` in one streaming pass.
 
-    Raises InvalidCbom naming where the document is wrong.
+    Raises InvalidCbom naming where the document is wrong, or as soon as it nests deeper than
+    MAX_DEPTH or holds more than ``max_components`` components (None: no limit, for documents
+    checked when they were uploaded).
     """
     problems = _Problems()
     parsed = ParsedCbom(spec_version="", serial_number=None)
@@ -119,6 +123,8 @@ def read_cbom(stream: BinaryIO) -> ParsedCbom:
     top_level = 0
     try:
         events = _no_nul(ijson.parse(_DepthLimited(stream), use_float=True))
+        if max_components is not None:
+            events = _counted(events, max_components)
         first = next(events, None)
         if first is None or first[1] != "start_map":
             raise InvalidCbom(
@@ -146,9 +152,6 @@ def read_cbom(stream: BinaryIO) -> ParsedCbom:
             ):
                 problems.add(f"/{prefix}", "must be an array")
             elif prefix == "components.item":
-                if top_level >= MAX_COMPONENTS:
-                    problems.add("/components", f"more than {MAX_COMPONENTS} components")
-                    break
                 component = _build(event, value, events, prefix)
                 _component(component, f"/components/{top_level}", parsed, refs, problems)
                 top_level += 1
@@ -204,6 +207,26 @@ def _no_nul(events: Iterator[tuple[str, str, Any]]) -> Iterator[tuple[str, str, 
         if event in ("string", "map_key") and "\x00" in value:
             where = f"{prefix}.{value.replace(chr(0), '')}" if event == "map_key" else prefix
             _refuse(where, "contains the NUL character (\\u0000)")
+        yield prefix, event, value
+
+
+def _counted(events: Iterator[tuple[str, str, Any]], limit: int) -> Iterator[tuple[str, str, Any]]:
+    """The events, refusing (InvalidCbom) the document once more than ``limit`` components
+    (at any level) have begun: counted here, before any of them is built."""
+    count = 0
+    for prefix, event, value in events:
+        if event == "start_map" and (
+            prefix == "components.item" or prefix.endswith(".components.item")
+        ):
+            count += 1
+            if count > limit:
+                message = f"more than {limit} components"
+                raise InvalidCbom(
+                    f"invalid CBOM at /components: {message}",
+                    details=[
+                        {"field": "/components", "pointer": "/components", "message": message}
+                    ],
+                )
         yield prefix, event, value
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -11,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator,
 
 from qrap_core.discovery.cbom_reader import check_document
 from qrap_core.errors import InvalidTarget
-from qrap_core.netpolicy import is_hostname, never_probed
+from qrap_core.netpolicy import is_host, never_probed
 from qrap_core.validation import Text
 
 _DEFAULT_PORTS = {"https": 443, "tls": 443, "ssh": 22}
@@ -22,6 +21,9 @@ class _Target(BaseModel):
 
 
 def _probe_host(value: str) -> str:
+    """The checks a host given as a string target gets (``parse_target_string``)."""
+    if not is_host(value):
+        raise ValueError(f"{value!r} is neither a host name nor an IP address")
     reason = never_probed(value)
     if reason is not None:
         raise ValueError(f"{value} ({reason}) is never probed")
@@ -115,14 +117,6 @@ Target = Annotated[
 ]
 TARGET_ADAPTER: TypeAdapter[Target] = TypeAdapter(Target)
 TARGET_LIST_ADAPTER: TypeAdapter[list[Target]] = TypeAdapter(list[Target])
-
-
-def is_host(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return is_hostname(value)
-    return True
 
 
 def parse_target_string(raw: str) -> TlsTarget | SshTarget:

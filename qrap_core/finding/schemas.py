@@ -63,7 +63,19 @@ class FindingUpdate(BaseModel):
     """An analyst's triage (``PATCH /findings/{id}``): any of the three fields; null clears
     the analyst's level or note. The verdicts are what ``qrap model train --feedback`` learns."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Shown in the OpenAPI document (/docs) and the README; a test sends it.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "triage_status": "accepted_risk",
+                    "analyst_risk_level": "MEDIUM",
+                    "analyst_note": "internal only; replaced in Q3",
+                }
+            ]
+        },
+    )
 
     triage_status: TriageStatus | None = None
     analyst_risk_level: RiskLevel | None = None

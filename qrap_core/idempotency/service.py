@@ -67,9 +67,18 @@ def check_key(raw: str) -> str:
 
 
 def principal_of(actor: Actor) -> str:
-    """The scope of a key: who is calling and which organizations they act for."""
+    """The scope of a key: who is calling, in which role, for which organizations.
+
+    A stored answer is replayed only to a caller whose role and organizations are those that
+    produced it, so a replay re-checks them: a principal demoted to viewer (or moved out of an
+    organization) who replays an analyst's key gets the route's own answer to a viewer (403,
+    404), never the analyst's stored one (which may hold a ``webhook_secret``). The price: a
+    principal whose role or organizations changed between a request and its retry has the
+    retry run afresh.
+    """
     orgs = "*" if actor.org_ids is None else ",".join(sorted(str(o) for o in actor.org_ids))
-    return f"{actor.kind}:{actor.subject}:" + hashlib.sha256(orgs.encode()).hexdigest()[:16]
+    scope = hashlib.sha256(f"{actor.role}|{orgs}".encode()).hexdigest()[:16]
+    return f"{actor.kind}:{actor.subject}:{scope}"
 
 
 def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:

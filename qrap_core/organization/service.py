@@ -3,35 +3,45 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import func, select
 
 from qrap_core.audit import service as audit
 from qrap_core.audit.service import Actor
 from qrap_core.db import UnitOfWork
-from qrap_core.errors import Conflict, OrganizationNotFound
+from qrap_core.errors import Conflict, Forbidden, OrganizationNotFound
 from qrap_core.organization.models import Organization
 from qrap_core.organization.schemas import OrganizationCreate
 from qrap_core.pagination import Page
 
 
 def create(uow: UnitOfWork, actor: Actor, spec: OrganizationCreate) -> Organization:
-    """Create an organization; a taken name is a Conflict (also enforced by a unique index)."""
+    """Create an organization: platform admins only, so that the Conflict on a taken name
+    (also enforced by a unique index) never tells a tenant which names other tenants use."""
+    if not actor.platform_admin:
+        raise Forbidden("only a platform admin may create organizations")
     taken = uow.session.scalar(select(Organization.id).where(Organization.name == spec.name))
     if taken is not None:
         raise Conflict(
             f"an organization named {spec.name!r} already exists",
             details=[{"field": "name", "message": "already exists"}],
         )
-    creator = spec.created_by or actor.subject
+    # created_by is who authenticated; a value in the body (kept for old clients) is ignored.
     org = Organization(
-        name=spec.name, description=spec.description, created_by=creator, updated_by=creator
+        name=spec.name,
+        description=spec.description,
+        created_by=actor.subject,
+        updated_by=actor.subject,
     )
     uow.session.add(org)
     uow.session.flush()
+    details: dict[str, Any] = {"name": org.name}
+    if spec.created_by is not None and spec.created_by != actor.subject:
+        details["created_by_ignored"] = spec.created_by
     audit.record(
         uow, actor, "organization.create", "organization", org.id,
-        organization_id=org.id, details={"name": org.name},
+        organization_id=org.id, details=details,
     )  # fmt: skip
     return org
 

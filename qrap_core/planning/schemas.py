@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from qrap_core.crypto.policy import Profile, Role
 from qrap_core.discovery.inventory import parse_usage
@@ -51,8 +51,26 @@ class PlanAsset(BaseModel):
         )
 
 
+# A request example shown in the OpenAPI document (/docs) and the README; a test posts it.
+MIGRATION_PLAN_EXAMPLE: dict[str, JsonValue] = {
+    "profile": "nist",
+    "assets": [
+        {"asset": "vpn-gw", "algorithm": "RSA-2048", "urgency": "HIGH", "usage": "key-exchange"},
+        {
+            "asset": "code-signing",
+            "algorithm": "ECDSA-P256",
+            "urgency": "MEDIUM",
+            "usage": "signature",
+            "depends_on": ["vpn-gw"],
+        },
+    ],
+}
+
+
 class MigrationPlanRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [MIGRATION_PLAN_EXAMPLE]}
+    )
 
     assets: list[PlanAsset] = Field(max_length=10_000)
     profile: Profile = "nist"

@@ -11,8 +11,10 @@ that re-importing does not count them as assets of their own.
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from cyclonedx.model import Property
 from cyclonedx.model.bom import Bom
@@ -35,7 +37,7 @@ from cyclonedx.output.json import JsonV1Dot6
 from qrap_core import __version__
 from qrap_core.crypto import parse_algorithm
 from qrap_core.discovery.cbom import quantum_level
-from qrap_core.reports.model import Report, ReportAsset
+from qrap_core.reports.model import Report, ReportAssessment, ReportAsset, ReportRun
 
 MEDIA_TYPE = "application/vnd.cyclonedx+json; version=1.6"
 _PRIMITIVE_BY_USAGE = {
@@ -48,29 +50,80 @@ _PRIMITIVE_BY_USAGE = {
 
 def render(report: Report) -> str:
     """The CBOM (JSON text) of a report built by ``assessment.report.build``."""
+    return "".join(stream(report.assessment, report.run, report.assets))
+
+
+def stream(
+    assessment: ReportAssessment,
+    run: ReportRun | None,
+    assets: Iterable[ReportAsset],
+    batch: int = 500,
+) -> Iterator[str]:
+    """The CBOM as JSON text chunks, ``batch`` assets at a time: each batch is built and
+    serialised by the library, its components written out at once and its dependency entries
+    kept in a temporary file until every component is out (CycloneDX lists them last)."""
+    root_ref = f"assessment:{assessment.id}"
+    head = json.loads(JsonV1Dot6(_head(assessment, run)).output_as_string())
+    head.pop("components", None)
+    head.pop("dependencies", None)
+    yield json.dumps(head)[:-1] + ', "components": ['
+    with (
+        tempfile.TemporaryFile("w+", encoding="utf-8") as entries,
+        tempfile.TemporaryFile("w+", encoding="utf-8") as roots,
+    ):
+        first = True
+        for chunk in _batches(assets, batch):
+            bom = Bom()
+            for asset in chunk:
+                component, helpers = _component(asset)
+                bom.components.add(component)
+                for helper in helpers:
+                    bom.components.add(helper)
+                if helpers:
+                    bom.register_dependency(component, helpers)
+                roots.write(("" if roots.tell() == 0 else ", ") + json.dumps(f"asset:{asset.id}"))
+            out = json.loads(JsonV1Dot6(bom).output_as_string())
+            for entry in out.get("dependencies", []):
+                entries.write(", " + json.dumps(entry))
+            text = ", ".join(json.dumps(c) for c in out.get("components", []))
+            yield ("" if first else ", ") + text
+            first = False
+        yield f'], "dependencies": [{{"ref": {json.dumps(root_ref)}, "dependsOn": ['
+        yield from _replay(roots)
+        yield "]}"
+        yield from _replay(entries)
+        yield "]}"
+
+
+def _head(assessment: ReportAssessment, run: ReportRun | None) -> Bom:
     bom = Bom()
-    assessment = report.assessment
-    root = Component(
+    bom.metadata.component = Component(
         type=ComponentType.APPLICATION,
         name=assessment.name,
         bom_ref=BomRef(f"assessment:{assessment.id}"),
         description="the assessed estate (QRAP assessment)",
     )
-    bom.metadata.component = root
     bom.metadata.properties.add(Property(name="qrap:version", value=__version__))
-    if report.run is not None and report.run.completed_at is not None:
-        bom.metadata.timestamp = report.run.completed_at
-    asset_components: list[Component] = []
-    for asset in report.assets:
-        component, helpers = _component(asset)
-        bom.components.add(component)
-        asset_components.append(component)
-        for helper in helpers:
-            bom.components.add(helper)
-        if helpers:
-            bom.register_dependency(component, helpers)
-    bom.register_dependency(root, asset_components)
-    return JsonV1Dot6(bom).output_as_string(indent=2)
+    if run is not None and run.completed_at is not None:
+        bom.metadata.timestamp = run.completed_at
+    return bom
+
+
+def _batches(items: Iterable[ReportAsset], size: int) -> Iterator[list[ReportAsset]]:
+    chunk: list[ReportAsset] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _replay(spool: IO[str], size: int = 1 << 16) -> Iterator[str]:
+    spool.seek(0)
+    while text := spool.read(size):
+        yield text
 
 
 def _properties(asset: ReportAsset) -> list[Property]:

@@ -1,6 +1,7 @@
 """A self-contained HTML report for auditors: one file, no scripts, no external assets.
 
-Every value from the run (names, banners, certificate subjects, descriptions) is escaped;
+Every value from the run (names, banners, certificate subjects, descriptions) is escaped, for
+HTML and for terminals (control characters such as ESC, CR and LF are spelled out);
 the Content-Security-Policy meta tag forbids anything but the inline stylesheet, so even a
 hostile certificate subject cannot run code or load anything when the file is opened.
 """
@@ -20,6 +21,7 @@ from qrap_core.reports.model import (
     ReportTarget,
     json_time,
 )
+from qrap_core.reports.text import printable
 
 MEDIA_TYPE = "text/html; charset=utf-8"
 _LEVEL_ORDER = tuple(RiskLevel)
@@ -80,7 +82,7 @@ def _meta(report: Report) -> str:
 
 
 def _e(value: Any) -> str:
-    return escape("" if value is None else str(value), quote=True)
+    return escape(printable("" if value is None else str(value)), quote=True)
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:

@@ -1,40 +1,25 @@
 """Risk scoring: the XGBoost model behind the ``RiskModel`` interface, HNDL, aggregation.
 
-Names are resolved on first use: importing ``qrap_core.scoring.aggregate`` (which every run
-needs) must not load numpy and XGBoost, which only the scoring step does.
+The model is resolved on first use: importing the package (every run needs ``aggregate``)
+must not load numpy and XGBoost, which only the scoring step does.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from qrap_core.scoring.aggregate import (
-        RunSummary,
-        aggregate,
-        combine_scores,
-        overall_risk_for,
-        pqc_readiness,
-    )
-    from qrap_core.scoring.base import AssetScore, RiskModel, ScoringContext
-    from qrap_core.scoring.interim import LEVEL_WEIGHTS, WeightedRiskModel
-    from qrap_core.scoring.model import XGBoostRiskModel, get_risk_model
+from qrap_core.scoring.aggregate import (
+    RunSummary,
+    aggregate,
+    combine_scores,
+    overall_risk_for,
+    pqc_readiness,
+)
+from qrap_core.scoring.base import AssetScore, RiskModel, ScoringContext
+from qrap_core.scoring.interim import LEVEL_WEIGHTS, WeightedRiskModel
 
-_HOMES = {
-    "RunSummary": "aggregate",
-    "aggregate": "aggregate",
-    "combine_scores": "aggregate",
-    "overall_risk_for": "aggregate",
-    "pqc_readiness": "aggregate",
-    "AssetScore": "base",
-    "RiskModel": "base",
-    "ScoringContext": "base",
-    "LEVEL_WEIGHTS": "interim",
-    "WeightedRiskModel": "interim",
-    "XGBoostRiskModel": "model",
-    "get_risk_model": "model",
-}
+if TYPE_CHECKING:
+    from qrap_core.scoring.model import XGBoostRiskModel, get_risk_model
 
 __all__ = [
     "LEVEL_WEIGHTS",
@@ -53,9 +38,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
+    if name in ("XGBoostRiskModel", "get_risk_model"):
+        from qrap_core.scoring import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -200,6 +200,7 @@ _LIMITS = [
     "- The survey asks about RSA-2048; the same timeline is applied to every",
     "  Shor-breakable algorithm (elliptic curves need fewer qubits, larger RSA moduli a few",
     "  more years: the choice errs early).",
-    "- Explanations are XGBoost's own SHAP values (`pred_contribs`) in score points.",
+    "- Explanations are exact TreeSHAP values in score points: XGBoost's `pred_contribs`, "
+    "computed by QRAP's vectorized implementation (docs/risk-scoring.md).",
     "",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -169,20 +169,172 @@ class FeatureContext:
 def extract(
     assets: Sequence[CryptoAsset], findings: Sequence[FindingDraft], ctx: FeatureContext
 ) -> Matrix:
-    """One row per asset, in order; ``findings[i].asset_index`` points into ``assets``."""
-    worst: dict[int, int] = {}
-    for finding in findings:
-        if finding.category in _CLASSICAL_CATEGORIES:
-            code = _WEAKNESS_CODE[finding.risk_level]
-            if code > worst.get(finding.asset_index, 0):
-                worst[finding.asset_index] = code
+    """One row per asset, in order; ``findings[i].asset_index`` points into ``assets``.
+
+    Built column by column: what depends on the algorithm alone is computed once per distinct
+    algorithm description (a large estate repeats a few hundred of them), the rest with numpy
+    over whole columns.
+    """
     reference = ctx.reference_year
-    shared = _shared_columns(ctx, reference)
     rows = np.empty((len(assets), len(FEATURES)), dtype=np.float32)
-    for index, facts in enumerate(build_facts(assets)):
-        rows[index] = _row(facts, worst.get(index, 0), ctx, reference, shared)
+    shelf, migration, threat, elapsed = _shared_columns(ctx, reference)
+    rows[:, INDEX["shelf_life_years"]] = shelf
+    rows[:, INDEX["migration_years"]] = migration
+    rows[:, INDEX["threat_model"]] = threat
+    rows[:, INDEX["years_since_survey"]] = elapsed
+    rows[:, INDEX["classical_weakness"]] = _weakness(findings, len(assets))
+    if assets:
+        _asset_columns(rows, assets, ctx, reference)
     _add_crqc_probabilities(rows, ctx, reference)
     return rows
+
+
+def _weakness(findings: Sequence[FindingDraft], count: int) -> npt.NDArray[np.float64]:
+    """Per asset, the worst classical finding's code (0: none)."""
+    worst = np.zeros(count, dtype=np.int64)
+    pairs = [
+        (finding.asset_index, _WEAKNESS_CODE[finding.risk_level])
+        for finding in findings
+        if finding.category in _CLASSICAL_CATEGORIES
+    ]
+    if pairs:
+        index, code = np.asarray(pairs, dtype=np.int64).T
+        np.maximum.at(worst, index, code)
+    return worst.astype(np.float64)
+
+
+# The columns that only the algorithm description decides, in _static_row's order.
+_STATIC = (
+    "family", "usage", "quantum_vulnerable", "classical_bits", "quantum_level", "key_size",
+    "protocol_version", "years_to_nist_deadline", "deprecated",
+)  # fmt: skip
+
+
+def _asset_columns(
+    rows: Matrix, assets: Sequence[CryptoAsset], ctx: FeatureContext, reference: float
+) -> None:
+    details = [asset.details for asset in assets]
+    kinds = [asset.kind for asset in assets]
+    # Everything build_facts and _static_row read from an asset, except its location and the
+    # details handled per asset below: assets with equal keys get equal facts.
+    keys = [
+        (
+            a.kind,
+            a.algorithm or a.name,
+            bool(a.algorithm),
+            a.key_size,
+            a.family,
+            a.usage,
+            a.protocol,
+            curve,
+            pq,
+        )
+        for a, curve, pq in zip(
+            assets,
+            [
+                d.get("curve") if k == "certificate" else None
+                for k, d in zip(kinds, details, strict=True)
+            ],
+            [bool(d.get("pqc") or d.get("hybrid_pqc")) for d in details],
+            strict=True,
+        )
+    ]
+    key_codes, first = _factorize(keys)
+    facts = build_facts([assets[i] for i in first])
+    static = np.asarray([_static_row(f, reference) for f in facts], dtype=np.float64)
+    for column, name in enumerate(_STATIC):
+        rows[:, INDEX[name]] = static[key_codes, column]
+    # hybrid_pqc: the asset is PQ itself, or a key establishment where another asset at the
+    # same location offers a PQ or hybrid key exchange.
+    flags = np.asarray([_flags(f) for f in facts], dtype=bool).reshape(len(facts), 3)
+    location_codes, _ = _factorize([asset.location for asset in assets])
+    offers_pq = np.zeros(len(location_codes) and int(location_codes.max()) + 1, dtype=bool)
+    offers_pq[location_codes[flags[key_codes, 2]]] = True
+    hybrid = flags[key_codes, 0] | (flags[key_codes, 1] & offers_pq[location_codes])
+    rows[:, INDEX["hybrid_pqc"]] = hybrid
+    rows[:, INDEX["is_ca"]] = [1.0 if d.get("is_ca") else 0.0 for d in details]
+    rows[:, INDEX["sensitivity"]] = _mapped(
+        [d.get("sensitivity") or ctx.sensitivity for d in details],
+        lambda value: float(_level(value, SENSITIVITIES, 1)),
+    )
+    stated = _mapped(
+        [d.get("exposure") or ctx.exposure for d in details],
+        lambda value: (
+            float(EXPOSURES.index(value)) if isinstance(value, str) and value in EXPOSURES else -1.0
+        ),
+    )
+    by_location = _mapped(
+        [asset.location for asset in assets],
+        lambda location: float(EXPOSURES.index(_exposure_of_location(location))),
+    )
+    rows[:, INDEX["exposure"]] = np.where(np.asarray(stated) >= 0, stated, by_location)
+    _certificate_columns(rows, assets, kinds, ctx)
+
+
+def _certificate_columns(
+    rows: Matrix, assets: Sequence[CryptoAsset], kinds: Sequence[str], ctx: FeatureContext
+) -> None:
+    lifetime = np.full(len(assets), _NAN)
+    remaining = np.full(len(assets), _NAN)
+    certificates = [index for index, kind in enumerate(kinds) if kind == "certificate"]
+    if certificates:
+        now = ctx.now if ctx.now.tzinfo else ctx.now.replace(tzinfo=UTC)
+        cache: dict[str, float | None] = {}
+        days = [_days(assets[index].details, now, cache) for index in certificates]
+        lifetime[certificates] = [pair[0] for pair in days]
+        remaining[certificates] = [pair[1] for pair in days]
+    rows[:, INDEX["cert_lifetime_days"]] = lifetime
+    rows[:, INDEX["days_to_expiry"]] = remaining
+
+
+def _days(
+    details: dict[str, Any], now: datetime, cache: dict[str, float | None]
+) -> tuple[float, float]:
+    """``_certificate_days`` for one certificate, parsing each distinct expiry date once."""
+    lifetime = details.get("lifetime_days")
+    value = details.get("not_after")
+    key = value if isinstance(value, str) else None
+    if key is not None and key in cache:
+        remaining = cache[key]
+    else:
+        not_after = parse_timestamp(value)
+        # Whole days, as the rules count them: finer would only make every row unique.
+        remaining = (
+            None
+            if not_after is None
+            else float(math.floor((not_after - now).total_seconds() / _DAY))
+        )
+        if key is not None:
+            cache[key] = remaining
+    if remaining is None:
+        declared = details.get("days_to_expiry")
+        remaining = float(declared) if isinstance(declared, int | float) else _NAN
+    return (float(lifetime) if isinstance(lifetime, int | float) else _NAN), remaining
+
+
+def _factorize(values: list[Any]) -> tuple[npt.NDArray[np.intp], list[int]]:
+    """A code per value (in order of first appearance) and each code's first position."""
+    index: dict[Any, int] = {}
+    try:
+        codes = np.asarray([index.setdefault(v, len(index)) for v in values], dtype=np.intp)
+    except TypeError:  # an unhashable detail: every asset is its own key
+        codes = np.arange(len(values), dtype=np.intp)
+    if len(codes) == 0:
+        return codes, []
+    seen = np.maximum.accumulate(codes)
+    new = np.empty(len(codes), dtype=bool)
+    new[0] = True
+    new[1:] = codes[1:] > seen[:-1]
+    return codes, np.flatnonzero(new).tolist()
+
+
+def _mapped(values: list[Any], function: Callable[[Any], float]) -> list[float]:
+    """``function`` of each value, computed once per distinct value."""
+    cache: dict[Any, float] = {}
+    try:
+        return [cache[v] if v in cache else cache.setdefault(v, function(v)) for v in values]
+    except TypeError:  # an unhashable detail
+        return [function(v) for v in values]
 
 
 def _add_crqc_probabilities(rows: Matrix, ctx: FeatureContext, reference: float) -> None:
@@ -241,15 +393,9 @@ def _shared_columns(ctx: FeatureContext, reference: float) -> tuple[float, float
     )
 
 
-def _row(
-    facts: AssetFacts,
-    weakness: int,
-    ctx: FeatureContext,
-    reference: float,
-    shared: tuple[float, float, float, float],
-) -> list[float]:
+def _static_row(facts: AssetFacts, reference: float) -> tuple[float, ...]:
+    """The columns of ``_STATIC``: what the asset's algorithm description decides."""
     asset = facts.asset
-    details = asset.details
     info = facts.info
     family = facts.family
     usage = _usage(facts)
@@ -268,39 +414,36 @@ def _row(
         level = 0.0
     elif facts.post_quantum and math.isnan(level):
         level = 1.0  # a hybrid or PQ marking without a catalog entry: the lowest category
-    hybrid = facts.post_quantum or (facts.is_key_establishment and facts.pq_kex_at_location)
-    lifetime, remaining = _certificate_days(facts, ctx)
     deadline = ir8547_deadline(info) if vulnerable and info.known else None
     if vulnerable and deadline is None and asset.kind == "cipher_suite":
         deadline = _STATIC_RSA_DEADLINE
     years_to_deadline = (
         (deadline.toordinal() - _ordinal(reference)) / _YEAR_DAYS if deadline else _NAN
     )
-    shelf, migration, threat, elapsed = shared
-    return [
+    return (
         float(_FAMILY_CODE.get(family or "unknown", 0)),
         float(_USAGE_CODE[usage]),
         1.0 if vulnerable else 0.0,
         bits,
         level,
         key_size,
-        1.0 if hybrid else 0.0,
         _protocol_version(asset),
-        lifetime,
-        remaining,
-        1.0 if details.get("is_ca") else 0.0,
-        shelf,
-        float(_level(details.get("sensitivity") or ctx.sensitivity, SENSITIVITIES, 1)),
-        float(_exposure(asset, ctx)),
-        migration,
-        threat,
-        elapsed,
-        _NAN,  # crqc_probability and crqc_probability_trusted: filled for all rows at once
-        _NAN,
         years_to_deadline,
-        float(weakness),
         1.0 if deprecated else 0.0,
-    ]
+    )
+
+
+def _flags(facts: AssetFacts) -> tuple[bool, bool, bool]:
+    """Post-quantum itself; a key establishment; offers PQ key exchange at its location (as
+    ``build_facts`` decides ``pq_kex_at_location``)."""
+    asset = facts.asset
+    offers = (
+        asset.kind in ("key_exchange", "algorithm", "key")
+        and (asset.usage is Usage.KEY_ESTABLISHMENT or asset.kind == "key_exchange")
+        and facts.post_quantum
+        and not facts.info.deprecated
+    )
+    return facts.post_quantum, facts.is_key_establishment, offers
 
 
 # Static RSA key transport in a suite has no key size in its name: IR 8547's earlier date.

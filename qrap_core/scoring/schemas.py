@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 ThreatModelName = Literal["pessimistic", "median", "optimistic"]
 Sensitivity = Literal["low", "medium", "high", "critical"]
@@ -22,8 +22,37 @@ class ScoreFinding(BaseModel):
     recommended_algorithm: str | None = Field(default=None, max_length=255)
 
 
+# Request examples shown in the OpenAPI document (/docs) and the README; a test posts each.
+SCORE_EXAMPLE: dict[str, JsonValue] = {
+    "findings": [
+        {
+            "category": "WEAK_ALGORITHM",
+            "risk_level": "CRITICAL",
+            "affected_asset": "legacy-vpn",
+            "current_algorithm": "RSA-1024",
+            "recommended_algorithm": "ML-KEM-768",
+        },
+        {
+            "category": "MISSING_PQC",
+            "risk_level": "HIGH",
+            "affected_asset": "api.example.com:443",
+            "current_algorithm": "ECDHE-P256",
+        },
+    ],
+    "total_assets": 12,
+    "data_shelf_life_years": 15,
+    "sensitivity": "high",
+    "exposure": "internet",
+}
+HNDL_EXAMPLE: dict[str, JsonValue] = {
+    "algorithm": "RSA-2048",
+    "data_shelf_life_years": 15,
+    "migration_time_years": 3,
+}
+
+
 class ScoreRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SCORE_EXAMPLE]})
 
     findings: list[ScoreFinding] = Field(max_length=10_000)
     total_assets: int = Field(ge=0, le=10_000_000)
@@ -52,7 +81,7 @@ class ScoreResponse(BaseModel):
 
 
 class HndlRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [HNDL_EXAMPLE]})
 
     algorithm: str = Field(min_length=1, max_length=255)
     # Whole years, as the original API took and answers it.

@@ -3,7 +3,8 @@
 The host is resolved once and every answer vetted; the request then goes to that vetted address
 (Host header and TLS SNI keep the name, so certificates are still checked against it). Redirects
 are never followed and a 3xx counts as a failure. No proxy from the environment is used: a proxy
-would dial an address that the policy never saw.
+would dial an address that the policy never saw. The first bytes of an answer are kept for the
+delivery log only when it came from a public address.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from qrap_core import metrics
 from qrap_core.errors import QrapError
-from qrap_core.netpolicy import NetworkPolicy, ResolutionError
+from qrap_core.netpolicy import NetworkPolicy, ResolutionError, is_public
 
 USER_AGENT = "QRAP-Webhooks/1"
 EXCERPT_BYTES = 2048
@@ -30,7 +32,11 @@ PRIVATE_NETWORKS = (
 
 
 def webhook_policy(allow_private: bool) -> NetworkPolicy:
-    return NetworkPolicy(PRIVATE_NETWORKS if allow_private else ())
+    return NetworkPolicy(
+        PRIVATE_NETWORKS if allow_private else (),
+        setting="QRAP_WEBHOOK_ALLOW_PRIVATE=true",
+        openable=PRIVATE_NETWORKS,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +54,12 @@ class AttemptResult:
 
 
 def vet_url(url: str, policy: NetworkPolicy) -> str:
-    """Resolve and vet the URL's host; return the address to dial (or raise)."""
-    parsed = httpx.URL(url)
+    """Resolve and vet the URL's host; return the address to dial (or raise ValueError,
+    InvalidTarget, TargetNotAllowed or ResolutionError)."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:  # not a ValueError: it would escape as a 500
+        raise ValueError(f"not a valid URL ({exc})") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError("a webhook URL must be http(s) with a host")
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
@@ -75,6 +85,7 @@ def post(
         address = vet_url(url, policy)
     except (QrapError, ResolutionError, ValueError) as exc:
         message = exc.message if isinstance(exc, QrapError) else str(exc)
+        metrics.WEBHOOK_ATTEMPTS.labels("refused").inc()
         return AttemptResult(None, f"refused by network policy: {message}", elapsed(), None)
     parsed = httpx.URL(url)
     host = parsed.host
@@ -98,10 +109,13 @@ def post(
             )
             response = client.send(request, stream=True)
             try:
-                excerpt = _read_excerpt(response)
+                # An internal service's answer (QRAP_WEBHOOK_ALLOW_PRIVATE) is never read,
+                # stored or shown: only its status and timing are recorded.
+                excerpt = _read_excerpt(response) if is_public(address) else None
             finally:
                 response.close()
     except httpx.TimeoutException as exc:
+        metrics.WEBHOOK_ATTEMPTS.labels("timeout").inc()
         return AttemptResult(
             None,
             f"timed out after {timeout:g} s ({type(exc).__name__})",
@@ -110,8 +124,10 @@ def post(
             dialled=address,
         )
     except httpx.HTTPError as exc:
+        metrics.WEBHOOK_ATTEMPTS.labels("connection_error").inc()
         return AttemptResult(None, f"{type(exc).__name__}: {exc}", elapsed(), None, dialled=address)
     status = response.status_code
+    metrics.webhook_answered(status)
     error = None
     if 300 <= status < 400:
         error = f"redirect {status} not followed (webhooks never follow redirects)"

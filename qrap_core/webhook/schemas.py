@@ -7,9 +7,11 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from qrap_core.validation import Text
+from qrap_core.netpolicy import is_host
+from qrap_core.validation import Text, has_control
 
 EventType = Literal["assessment.started", "assessment.completed", "assessment.failed"]
 EVENT_TYPES: tuple[str, ...] = ("assessment.started", "assessment.completed", "assessment.failed")
@@ -17,10 +19,18 @@ PAYLOAD_VERSION = "1"
 
 
 def check_webhook_url(value: str) -> str:
-    """Shape checks only (scheme, host, port, no credentials); the network policy comes after."""
+    """Shape checks only (scheme, host, port, no credentials); the network policy comes after.
+
+    The host must be an IP address in its standard form or an ASCII host name, as for scan
+    targets: ``0177.0.0.1``, ``127.1``, ``2130706433`` or Unicode digits would be read as
+    other addresses by some resolvers, so they are refused rather than interpreted. Every
+    ValueError becomes a 400 naming the field.
+    """
     value = value.strip()
     if len(value) > 2048:
         raise ValueError("a webhook URL is at most 2048 characters")
+    if has_control(value) or any(c.isspace() for c in value):
+        raise ValueError("a webhook URL must not contain whitespace or control characters")
     try:
         parts = urlsplit(value)
         port = parts.port
@@ -30,12 +40,21 @@ def check_webhook_url(value: str) -> str:
         raise ValueError("a webhook URL must use http or https")
     if not parts.hostname:
         raise ValueError("a webhook URL needs a host")
+    if not is_host(parts.hostname):
+        raise ValueError(
+            "the host of a webhook URL must be a host name (international names in their"
+            " xn-- form) or an IP address in standard notation"
+        )
     if parts.username is not None or parts.password is not None:
         raise ValueError("a webhook URL must not carry credentials")
     if port is not None and not 1 <= port <= 65535:
         raise ValueError("port out of range (1-65535)")
     if parts.fragment:
         raise ValueError("a webhook URL must not have a fragment")
+    try:
+        httpx.URL(value)  # what delivery will parse: refuse now what it would refuse then
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"not a valid URL ({exc})") from None
     return value
 
 

@@ -13,9 +13,8 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import func, select, update
 
 from qrap_core.assessment.models import Assessment, AssessmentRun
@@ -38,6 +37,9 @@ from qrap_core.webhook.schemas import (
     WebhookEvent,
 )
 
+if TYPE_CHECKING:
+    import httpx
+
 # Delay before attempt n+1 after attempt n fails (docs/reliability.md, Standard Webhooks): ten
 # attempts over 75 h 35 min.
 RETRY_DELAYS = (
@@ -51,6 +53,7 @@ RETRY_DELAYS = (
     timedelta(hours=20),
     timedelta(hours=24),
 )
+
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 JITTER = 0.1  # +-10 %, so endpoints that failed together do not retry in lockstep
 ROTATION_GRACE = timedelta(hours=24)
@@ -128,6 +131,11 @@ def attach_to_assessment(
     )
     uow.session.add(endpoint)
     uow.session.flush()
+    audit.record(
+        uow, actor, "webhook.create", "webhook_endpoint", endpoint.id,
+        organization_id=assessment.organization_id,
+        details={"url": url, "assessment_id": str(assessment.id), "via": "webhook_url"},
+    )  # fmt: skip
     return endpoint
 
 

@@ -31,8 +31,25 @@ def _on_process_init(**_: object) -> None:
     max_retries=5,
 )
 def run_assessment(run_id: str) -> str:
-    """Run one queued assessment run. Idempotent: a duplicate or late message is a no-op."""
-    outcome = runtime.executor().execute(uuid.UUID(run_id))
+    """Run one queued assessment run, or cut a big one into chunk tasks. Idempotent: a
+    duplicate or late message is a no-op."""
+    outcome = runtime.executor().execute(uuid.UUID(run_id), fan_out=dispatch)
+    return outcome.status
+
+
+@celery_app.task(
+    name="qrap.assessment.chunk",
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=MAX_COUNTDOWN_SECONDS,
+    retry_jitter=True,
+    max_retries=5,
+)
+def run_chunk(run_id: str, chunk: int) -> str:
+    """Discover and score one chunk of a big run; the last chunk to commit ends the run.
+    Idempotent: a duplicate, late or redelivered message claims nothing and changes nothing."""
+    outcome = runtime.executor().execute_chunk(uuid.UUID(run_id), int(chunk))
     return outcome.status
 
 

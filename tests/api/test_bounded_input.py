@@ -6,15 +6,21 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
 import time
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from qrap_api.app import create_app
 from qrap_api.middleware import MAX_JSON_DEPTH
+from qrap_core.db import Database
 from qrap_core.discovery.cbom_reader import MAX_DEPTH, InvalidCbom, read_cbom
+from qrap_core.settings import Settings
 from qrap_core.validation import JsonDepth, json_too_deep
+from tests.conftest import ADMIN_KEY, RecordingDispatcher
 
 log = logging.getLogger(__name__)
 DEEP = 100_000  # 200 KB of brackets
@@ -187,3 +193,90 @@ class TestCbom:
         parsed = read_cbom(io.BytesIO(json.dumps(nested_components(20)).encode()))
 
         assert parsed.other_components == 21
+
+
+# Run in a child process under an address-space cap and a low recursion limit: a document
+# that made the reader allocate gigabytes or recurse per level fails there, loudly.
+_CAPPED_READER = """
+import io, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, ({cap}, {cap}))
+sys.setrecursionlimit(400)
+from qrap_core.discovery.cbom_reader import InvalidCbom, read_cbom
+data = sys.stdin.buffer.read()
+try:
+    read_cbom(io.BytesIO(data), max_components={limit})
+except InvalidCbom as exc:
+    print("refused:", exc.message)
+else:
+    print("accepted")
+print("maxrss_kib:", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+MEMORY_CAP = 768 * 1024 * 1024
+
+
+def read_capped(data: bytes, limit: int = 100_000) -> str:
+    script = _CAPPED_READER.format(cap=MEMORY_CAP, limit=limit)
+    done = subprocess.run(
+        [sys.executable, "-c", script], input=data, capture_output=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert b"RecursionError" not in done.stderr
+    log.info("capped reader: %s", done.stdout.decode().strip())
+    return done.stdout.decode()
+
+
+def flat_components(count: int) -> bytes:
+    item = b'{"type": "library", "name": "c"}'
+    return (
+        b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": ['
+        + b",".join([item] * count)
+        + b"]}"
+    )
+
+
+class TestCbomUnderAMemoryCap:
+    def test_deep_metadata(self) -> None:
+        data = (
+            b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "metadata": '
+            + b"[" * DEEP
+            + b"]" * DEEP
+            + b', "components": []}'
+        )
+        assert 200_000 < len(data) < 201_000  # the 200 KB upload of the report
+
+        assert f"refused: invalid CBOM: nested deeper than {MAX_DEPTH}" in read_capped(data)
+
+    def test_components_nested_3000_deep(self) -> None:
+        out = read_capped(nested_components_text(3_000))
+
+        assert f"refused: invalid CBOM: nested deeper than {MAX_DEPTH}" in out
+
+    def test_too_many_components(self) -> None:
+        out = read_capped(flat_components(1_001), limit=1_000)
+
+        assert "refused: invalid CBOM at /components: more than 1000 components" in out
+
+    def test_nested_components_count_too(self) -> None:
+        out = read_capped(nested_components_text(20), limit=10)
+
+        assert "more than 10 components" in out
+
+    def test_a_large_ordinary_document_reads(self) -> None:
+        assert "accepted" in read_capped(flat_components(50_000))
+
+
+class TestComponentLimitSetting:
+    def test_upload_over_the_setting_is_400(
+        self, settings: Settings, database: Database, assessment_id: str
+    ) -> None:
+        few = settings.model_copy(update={"cbom_max_components": 10})
+        app = create_app(few, database=database, dispatcher=RecordingDispatcher())
+        with TestClient(app, raise_server_exceptions=False) as other:
+            other.headers["Authorization"] = f"ApiKey {ADMIN_KEY}"
+            refused = upload(other, assessment_id, flat_components(11))
+            accepted = upload(other, assessment_id, flat_components(10))
+
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["details"][0]["field"] == "/components"
+        assert "more than 10 components" in refused.json()["error"]
+        assert accepted.status_code == 201, accepted.text

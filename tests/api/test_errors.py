@@ -96,8 +96,8 @@ class TestErrorShape:
         self, api: tuple[TestClient, CountingAuthenticator]
     ) -> None:
         client, _ = api
-        # Starlette answers a 500 from its outermost middleware, outside SecurityHeaders.
-        body = _error(client.get("/test/boom"), 500, "InternalError", secured=False)
+        # SecurityHeaders answers it, so the 500 carries the headers of every other answer.
+        body = _error(client.get("/test/boom"), 500, "InternalError")
         assert (set(body), body["error"]) == (SHAPE, "internal server error")
 
     def test_authentication_once_per_request(

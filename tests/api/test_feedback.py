@@ -113,7 +113,7 @@ class TestPatchFinding:
         assert (unchanged["triage_status"], unchanged["analyst_risk_level"]) == ("open", None)
 
     def test_needs_the_analyst_role(
-        self, client: TestClient, assessment: str, settings: Settings
+        self, client: TestClient, assessment: str, settings: Settings, org_id: str
     ) -> None:
         finding = findings_of(client, assessment)["pay-old/QRAP-ALG-001"]
         url = f"/api/v1/findings/{finding['id']}"
@@ -121,7 +121,7 @@ class TestPatchFinding:
             url, json={"triage_status": "fixed"}, headers={"Authorization": f"ApiKey {VIEWER_KEY}"}
         )
         assert viewer.status_code == 403
-        token = issue_token(settings, subject="ann", role="analyst")
+        token = issue_token(settings, subject="ann", role="analyst", org_ids=[org_id])
         analyst = client.patch(
             url, json={"triage_status": "fixed"}, headers={"Authorization": f"Bearer {token}"}
         )

@@ -113,7 +113,9 @@ def test_the_limit_is_per_principal_not_per_address(
         assert clients[0].get(PATH, headers={"X-API-Key": api_key}).status_code == 200
     assert clients[1].get(PATH, headers={"X-API-Key": api_key}).status_code == 429
     # Another principal calling from the same address has a counter of its own.
-    token = issue_token(settings, subject=f"rl-{uuid.uuid4().hex[:12]}", role="viewer")
+    token = issue_token(
+        settings, subject=f"rl-{uuid.uuid4().hex[:12]}", role="viewer", org_ids=[str(uuid.uuid4())]
+    )
     other = clients[1].get(PATH, headers={"Authorization": f"Bearer {token}"})
     assert other.status_code == 200
     assert other.headers["x-ratelimit-remaining"] == "9"

@@ -52,6 +52,7 @@ SECRET_NAME = re.compile(r"(PASSWORD|SECRET|API_KEYS|BASIC_AUTH)$")
 # Dummy values for the required variables of compose.prod.yml.
 PROD_ENV = {
     "QRAP_DB_PASSWORD": "db-password-for-tests",
+    "APP_DB_PASSWORD": "app-db-password-for-tests",
     "REDIS_PASSWORD": "redis-password-for-tests",
     "FLOWER_BASIC_AUTH": "admin:flower-password",
     "QUANTUN_JWT_SECRET": "jwt-secret-for-tests-0123456789abcdef",
@@ -739,7 +740,9 @@ def test_drift_check_notices_an_unknown_variable() -> None:
 def test_k8s_configuration_passes_settings_validation(monkeypatch: pytest.MonkeyPatch) -> None:
     env = dict(_k8s("ConfigMap", "qrap-config")["data"])
     env.update(_k8s("Secret", "qrap-secrets")["stringData"])
-    env["QUANTUN_API_KEYS"] = "k8s-key-0123456789abcdef:ci-bot:analyst"
+    env["QUANTUN_API_KEYS"] = (
+        "k8s-key-0123456789abcdef0123456789:ci-bot:analyst:6f1c0f3e-8a55-4b1e-9d3a-2c0e5b7a9d41"
+    )
     for where, entry in _env_entries():
         if "value" in entry:
             value = re.sub(r"\$\(([A-Z_]+)\)", lambda m: env.get(m.group(1), ""), entry["value"])

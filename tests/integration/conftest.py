@@ -34,6 +34,9 @@ def worker_env(settings: Settings) -> dict[str, str]:
             "QRAP_SCAN_ALLOW_NETWORKS": "127.0.0.0/8",
             "QRAP_PROBE_TIMEOUT": "3",
             "QRAP_LOG_LEVEL": "info",
+            # No metrics port: parallel test sessions would all want 9808 (a test that reads
+            # the worker's metrics sets a free port of its own).
+            "QRAP_WORKER_METRICS_PORT": "0",
         }
     )
     return env

@@ -189,6 +189,7 @@ def reliability_env(database_url: str, redis_url: str, **overrides: str) -> dict
             "QRAP_IDEMPOTENCY_TTL_SECONDS": "2",
             "QRAP_AUTH_DISABLED": "true",
             "QRAP_RATE_LIMIT": "1000000",
+            "QRAP_WORKER_METRICS_PORT": "0",  # parallel sessions would all want 9808
         }
     )
     env.update(overrides)
