@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qrap_api.errors import error_response
+from qrap_api.ui.render import too_large_page
 from qrap_core.validation import JsonDepth
 
 SECURITY_HEADERS = [
@@ -81,8 +82,35 @@ def _too_large(limit: int) -> JSONResponse:
     return error_response(413, f"request body exceeds {limit} bytes", "PayloadTooLarge")
 
 
-# Document uploads (POST /api/v1/assessments/{id}/artifacts) have their own, larger limit.
+# Document uploads have their own, larger limit: POST /api/v1/assessments/{id}/artifacts, and
+# the dashboard's create form when it comes as multipart (its CBOM, certificate and inventory
+# files). Either is parsed as it streams (spooled to disk), never as one JSON document.
 _UPLOAD_PATH = re.compile(r"^/api/v1/assessments/[^/]+/artifacts/?$")
+_UI_UPLOAD_PATH = re.compile(r"^/ui/assessments/?$")
+_UI_PREFIX = "/ui/"
+
+
+def _is_upload(scope: Scope) -> bool:
+    if scope.get("method") != "POST":
+        return False
+    path = scope.get("path", "")
+    if _UPLOAD_PATH.match(path):
+        return True
+    return bool(_UI_UPLOAD_PATH.match(path)) and _media_type(scope) == b"multipart/form-data"
+
+
+def _media_type(scope: Scope) -> bytes:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return bytes(value).split(b";", 1)[0].strip().lower()
+    return b""
+
+
+def _refuse_size(scope: Scope, limit: int) -> ASGIApp:
+    """A dashboard page for the dashboard's forms, the API's JSON error elsewhere."""
+    if scope.get("path", "").startswith(_UI_PREFIX):
+        return too_large_page(scope, limit)
+    return _too_large(limit)
 
 
 class BodySizeLimit:
@@ -118,7 +146,7 @@ class BodySizeLimit:
             return
         limit = self.max_body_size
         json_body = False
-        if scope.get("method") == "POST" and _UPLOAD_PATH.match(scope.get("path", "")):
+        if _is_upload(scope):
             limit = self.upload_max_size  # a CBOM upload: its streaming reader bounds depth
         else:
             json_body = scope.get("method") in _BODY_METHODS and _is_json(scope)
@@ -131,34 +159,41 @@ class BodySizeLimit:
                     await bad(scope, receive, send)
                     return
                 if too_big:
-                    await _too_large(limit)(scope, receive, send)
+                    await _refuse_size(scope, limit)(scope, receive, send)
                     return
         if json_body:
             await self._json(scope, receive, send, limit)
             return
         received = 0
-        started = False
+        started = exceeded = replaced = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             msg = await receive()
             if msg["type"] == "http.request":
                 received += len(msg.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise _TooLarge
             return msg
 
         async def tracking_send(msg: Message) -> None:
-            nonlocal started
+            nonlocal started, replaced
             if msg["type"] == "http.response.start":
                 started = True
-            await send(msg)
+                # FastAPI answers an exception raised while it parses a form with its own 400:
+                # a body over the limit (one without Content-Length) is a 413 all the same.
+                replaced = exceeded
+                if replaced:
+                    await _refuse_size(scope, limit)(scope, receive, send)
+            if not replaced:
+                await send(msg)
 
         try:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _too_large(limit)(scope, receive, send)
+                await _refuse_size(scope, limit)(scope, receive, send)
 
     async def _json(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         """Read a JSON body whole (it is within ``limit``), measuring its size and nesting as

@@ -34,8 +34,9 @@ from qrap_core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from qrap_core.planning import plan_from_stored
 from qrap_core.reports import charts
 from qrap_core.reports.formats import ExportFormat
+from qrap_core.validation import json_too_deep
 
-router = APIRouter(prefix="/ui/assessments", route_class=UiRoute, include_in_schema=False)
+router = APIRouter(prefix="/assessments", route_class=UiRoute, include_in_schema=False)
 REPORT_FORMATS = ("html", "json", "csv", "sarif", "cbom")
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
@@ -82,13 +83,34 @@ def _form(
     )  # fmt: skip
 
 
+# Inventory files are parsed whole (json.loads recurses per level): refuse deeper nesting first.
+_MAX_INVENTORY_DEPTH = 64
+
+
+def _read_bounded(upload: UploadFile, field: str, budget: int) -> bytes:
+    """The file's bytes, refusing it (400, naming the field) once the form's certificates and
+    inventories pass ``budget`` bytes together: the same bound as the API's JSON body."""
+    data = upload.file.read(budget + 1)
+    if len(data) > budget:
+        raise InvalidInput(
+            f"{upload.filename}: certificates and inventories may hold {budget:,} bytes in all",
+            details=[{"field": field, "message": f"over {budget:,} bytes (QRAP_MAX_BODY_SIZE)"}],
+        )
+    return data
+
+
 def _uploaded_targets(
-    certificates: list[UploadFile], inventories: list[UploadFile]
+    certificates: list[UploadFile], inventories: list[UploadFile], budget: int
 ) -> list[dict[str, Any]]:
-    """Certificate files (PEM or DER) and inventory files (JSON) as the API's target objects."""
+    """Certificate files (PEM or DER) and inventory files (JSON) as the API's target objects.
+
+    They become one JSON document, as the API's body would be, so together they stay within
+    QRAP_MAX_BODY_SIZE; CBOMs stream into artifacts under the upload limit instead.
+    """
     targets: list[dict[str, Any]] = []
-    for upload in certificates:
-        data = upload.file.read()
+    for index, upload in enumerate(certificates):
+        data = _read_bounded(upload, f"certificates[{index}]", budget)
+        budget -= len(data)
         if not data:
             continue
         target: dict[str, Any] = {"type": "certificate", "name": upload.filename or "certificate"}
@@ -98,19 +120,29 @@ def _uploaded_targets(
             target["der_base64"] = base64.b64encode(data).decode()
         targets.append(target)
     for index, upload in enumerate(inventories):
-        data = upload.file.read()
+        field = f"inventories[{index}]"
+        data = _read_bounded(upload, field, budget)
+        budget -= len(data)
         if not data:
             continue
+        targets.append({"type": "inventory", "name": upload.filename,
+                        "assets": _inventory_assets(upload, field, data)})  # fmt: skip
+    return targets
+
+
+def _inventory_assets(upload: UploadFile, field: str, data: bytes) -> Any:
+    if json_too_deep(data, _MAX_INVENTORY_DEPTH):
+        message = f"nested deeper than {_MAX_INVENTORY_DEPTH} levels"
+    else:
         try:
             document = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInput(
-                f"{upload.filename}: not JSON",
-                details=[{"field": f"inventory[{index}]", "message": str(exc)}],
-            ) from None
-        items = document.get("assets") if isinstance(document, dict) else document
-        targets.append({"type": "inventory", "name": upload.filename, "assets": items})
-    return targets
+            message = str(exc)
+        else:
+            return document.get("assets") if isinstance(document, dict) else document
+    raise InvalidInput(
+        f"{upload.filename}: not a JSON inventory", details=[{"field": field, "message": message}]
+    )
 
 
 def _spec(values: dict[str, Any], targets: list[dict[str, Any]]) -> AssessmentCreate:
@@ -163,8 +195,9 @@ def create(
         "sensitivity": sensitivity, "exposure": exposure, "run": run,
     }  # fmt: skip
     cbom_files = [upload for upload in cboms if upload.filename]
+    budget = state.settings.max_body_size
     try:
-        spec = _spec(values, _uploaded_targets(certificates, inventories))
+        spec = _spec(values, _uploaded_targets(certificates, inventories, budget))
         assessment_service.resolve_targets(spec.target_assets, spec.targets)
         if run and not (spec.target_assets or spec.targets or cbom_files):
             raise InvalidInput(
@@ -173,6 +206,9 @@ def create(
             )
     except QrapError as exc:  # nothing written yet: show the form again with the problems
         return _form(request, uow, actor, values, exc.details or [{"message": exc.message}])
+    # The API's calls in the API's order, so the audit log reads the same: without CBOMs one
+    # create with ``run``; with them create, one upload per CBOM, then run.
+    spec = spec.model_copy(update={"run": run and not cbom_files})
     assessment = assessment_service.create(uow, actor, spec)
     for upload in cbom_files:
         artifact_service.add_cbom(
@@ -180,7 +216,7 @@ def create(
             media_type=upload.content_type or "application/json", stream=upload.file,
             max_components=state.settings.cbom_max_components,
         )  # fmt: skip
-    if run:
+    if run and cbom_files:
         assessment_service.start_run(uow, actor, assessment)
     return redirect(f"/ui/assessments/{assessment.id}")
 

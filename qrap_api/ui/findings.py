@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -22,7 +22,7 @@ from qrap_core.finding import service as finding_service
 from qrap_core.finding.schemas import FindingUpdate
 from qrap_core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
-router = APIRouter(prefix="/ui/findings", route_class=UiRoute, include_in_schema=False)
+router = APIRouter(prefix="/findings", route_class=UiRoute, include_in_schema=False)
 
 
 @router.get("")
@@ -72,22 +72,31 @@ def detail(
     )  # fmt: skip
 
 
+async def _triage_form(request: Request) -> dict[str, str | None]:
+    """The triage form's fields, read here so that the route declares no body of its own."""
+    form = await request.form()
+
+    def text(name: str) -> str:
+        value = form.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    fields: dict[str, str | None] = {
+        "analyst_risk_level": text("analyst_risk_level") or None,
+        "analyst_note": text("analyst_note") or None,
+    }
+    if text("triage_status"):
+        fields["triage_status"] = text("triage_status")
+    return fields
+
+
 @router.post("/{finding_id}", dependencies=[CsrfChecked])
 def triage(
     finding_id: uuid.UUID,
     uow: Uow,
     actor: UiAnalyst,
-    triage_status: Annotated[str, Form()] = "",
-    analyst_risk_level: Annotated[str, Form()] = "",
-    analyst_note: Annotated[str, Form()] = "",
+    fields: Annotated[dict[str, str | None], Depends(_triage_form)],
 ) -> Response:
     """Status, the analyst's level (empty clears it) and a note (empty clears it)."""
-    fields: dict[str, str | None] = {
-        "analyst_risk_level": analyst_risk_level or None,
-        "analyst_note": analyst_note.strip() or None,
-    }
-    if triage_status:
-        fields["triage_status"] = triage_status
     try:
         spec = FindingUpdate.model_validate(fields)
     except ValidationError as exc:

@@ -25,7 +25,7 @@ from qrap_core.reports import charts
 from qrap_core.scoring import hndl
 from qrap_core.settings import Settings
 
-router = APIRouter(prefix="/ui", route_class=UiRoute, include_in_schema=False)
+router = APIRouter(route_class=UiRoute, include_in_schema=False)
 LEVELS = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
 
 
@@ -48,7 +48,7 @@ def login(
     request: Request,
     credential: Annotated[str, Form(max_length=session.MAX_CREDENTIAL_LENGTH)] = "",
     kind: Annotated[session.CredentialKind, Form()] = "apikey",
-    next: Annotated[str, Form(max_length=2048)] = "/ui",
+    next: Annotated[str, Form(max_length=2048)] = "/ui/",
 ) -> Response:
     """Check the credential as the API would, then keep it in the session cookie."""
     target = session.safe_next(next)
@@ -81,7 +81,7 @@ def logout(request: Request) -> Response:
     return response
 
 
-@router.get("")
+@router.get("/")
 def overview(
     request: Request, uow: ReadUow, actor: UiViewer, organization_id: uuid.UUID | None = None
 ) -> Response:
@@ -160,7 +160,7 @@ def create_organization(
             ],
         ) from None
     org = organization_service.create(uow, actor, spec)
-    return redirect(f"/ui?organization_id={org.id}")
+    return redirect(f"/ui/?organization_id={org.id}")
 
 
 @router.get("/hndl")

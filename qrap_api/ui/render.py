@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.types import Scope
 
 from qrap_api.errors import STATUS_BY_ERROR
 from qrap_api.ui import session
@@ -87,6 +88,19 @@ def error_page(request: Request, status: int, title: str, message: str, **extra:
     )
 
 
+def too_large_page(scope: Scope, limit: int) -> Response:
+    """The 413 page of a form whose body (files included) is over ``limit`` bytes. The size
+    limit answers it before the dashboard's routes run, so it names no signed-in caller."""
+    request = Request(scope)
+    size = f"{limit / 1_048_576:g} MiB" if limit >= 1_048_576 else f"{limit:,} bytes"
+    return error_page(
+        request, 413, "Too large",
+        f"The form and its files are larger than the limit of {size} ({limit:,} bytes)."
+        " Send smaller files, or fewer at a time.",
+        fields=[{"field": "files", "message": f"over {limit:,} bytes in all"}],
+    )  # fmt: skip
+
+
 def _validation_page(request: Request, exc: RequestValidationError) -> Response:
     fields = []
     for error in exc.errors():
@@ -119,7 +133,12 @@ class UiRoute(APIRoute):
                 target = quote(
                     request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 )
-                return redirect(f"{session.LOGIN_PATH}?next={target}&reason={quote(exc.reason)}")
+                answer = redirect(f"{session.LOGIN_PATH}?next={target}&reason={quote(exc.reason)}")
+                if request.cookies.get(session.SESSION_COOKIE):
+                    # A refused session is dropped: sent again, each would count as a failed
+                    # authentication against this address's budget.
+                    session.clear_session(request, answer)
+                return answer
             except session.CsrfRejected:
                 return error_page(
                     request, 403, "Form expired",

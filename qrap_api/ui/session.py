@@ -19,13 +19,14 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Form, Request
+from fastapi import Depends, Request
 from starlette.responses import Response
 
-from qrap_api.auth import ANONYMOUS_ADMIN, ROLES
+from qrap_api.auth import ANONYMOUS_ADMIN, ROLES, authenticate_request
 from qrap_api.deps import get_state
 from qrap_core.audit.service import Actor
 from qrap_core.errors import Forbidden, Unauthorized
@@ -69,6 +70,12 @@ def _decode_session(raw: str) -> str | None:
         return None
 
 
+def session_authorization(cookies: Mapping[str, str]) -> str | None:
+    """The Authorization value kept in the session cookie, if there is a readable one."""
+    raw = cookies.get(SESSION_COOKIE)
+    return _decode_session(raw) if raw else None
+
+
 def authenticate_authorization(request: Request, authorization: str) -> Actor:
     """Check an Authorization value with the API's authenticator; raises Unauthorized."""
     authenticator = get_state(request).authenticator
@@ -80,11 +87,17 @@ def authenticate_authorization(request: Request, authorization: str) -> Actor:
 def ui_actor(request: Request) -> Actor:
     """The signed-in caller, or SignInRequired. Sync: a stored API key is looked up in the
     database, so FastAPI runs this in its thread pool."""
-    if get_state(request).authenticator is None:
+    authenticator = get_state(request).authenticator
+    if authenticator is None:
         actor = ANONYMOUS_ADMIN
+    elif request.headers.get("authorization") or request.headers.get("x-api-key"):
+        # An API client reading a page: its headers, as every API route reads them.
+        try:
+            actor = authenticate_request(request, authenticator)
+        except Unauthorized as exc:
+            raise SignInRequired(exc.message) from None
     else:
-        raw = request.cookies.get(SESSION_COOKIE)
-        authorization = _decode_session(raw) if raw else None
+        authorization = session_authorization(request.cookies)
         if not authorization:
             raise SignInRequired("sign in to continue")
         try:
@@ -146,13 +159,17 @@ def csrf_token(request: Request, nonce: str, session: str | None = None) -> str:
     return hmac.new(_secret(request), message, hashlib.sha256).hexdigest()
 
 
-def verify_csrf(
-    request: Request, csrf_token_field: Annotated[str, Form(alias=CSRF_FIELD)] = ""
-) -> None:
-    """Refuse a form whose token does not match this browser's nonce and session."""
+async def verify_csrf(request: Request) -> None:
+    """Refuse a form whose token does not match this browser's nonce and session.
+
+    It reads the form itself (Starlette keeps the parsed form for the route's own fields).
+    """
+    presented = (await request.form()).get(CSRF_FIELD)
     nonce = request.cookies.get(CSRF_COOKIE, "")
     expected = csrf_token(request, nonce) if nonce else ""
-    if not expected or not hmac.compare_digest(expected, csrf_token_field):
+    if not expected or not isinstance(presented, str):
+        raise CsrfRejected
+    if not hmac.compare_digest(expected, presented):
         raise CsrfRejected
 
 
@@ -190,4 +207,4 @@ def safe_next(target: str | None) -> str:
         and "\\" not in target
     ):
         return target
-    return "/ui"
+    return "/ui/"

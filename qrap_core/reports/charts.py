@@ -8,6 +8,7 @@ it draws, so it is never the only way to read them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -94,6 +95,7 @@ def line_chart(
             f'<text x="10" y="35" fill="{_TEXT}">No data yet.</text></svg>'
         )
     x0, x1 = min(xs), max(xs)
+    whole = all(float(x).is_integer() for x in xs)
     if x1 == x0:
         x0, x1 = x0 - 1, x1 + 1
     y1 = y_max if y_max is not None else (max(ys) or 1.0)
@@ -109,7 +111,10 @@ def line_chart(
         f"{s.name}: " + ", ".join(f"({_number(x)}, {_number(y)})" for x, y in s.points)
         for s in series
     )
-    parts = [_open(width, height, title, desc), _axes(left, top, plot_w, plot_h, y1, x0, x1)]
+    parts = [
+        _open(width, height, title, desc),
+        _axes(left, top, plot_w, plot_h, y1, x0, x1, whole=whole),
+    ]
     for index, s in enumerate(series):
         colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
         path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in s.points)
@@ -134,7 +139,9 @@ def line_chart(
     return "".join(parts)
 
 
-def _axes(left: int, top: int, w: int, h: int, y1: float, x0: float, x1: float) -> str:
+def _axes(
+    left: int, top: int, w: int, h: int, y1: float, x0: float, x1: float, *, whole: bool
+) -> str:
     parts = []
     for step in range(5):
         value = y1 * step / 4
@@ -144,10 +151,7 @@ def _axes(left: int, top: int, w: int, h: int, y1: float, x0: float, x1: float) 
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{_TEXT}">'
             f"{_number(value)}</text>"
         )
-    whole = x1 - x0 >= 4  # years and run numbers: ticks on whole numbers
-    for step in range(5):
-        value = x0 + (x1 - x0) * step / 4
-        value = float(round(value)) if whole else value
+    for value in _ticks(x0, x1, whole=whole):
         x = left + w * (value - x0) / (x1 - x0)
         parts.append(
             f'<text x="{x:.1f}" y="{top + h + 16}" text-anchor="middle" fill="{_TEXT}">'
@@ -196,6 +200,22 @@ def timeline(milestones: Sequence[Milestone], *, title: str, today: date) -> str
         f"{last.isoformat()}</text></svg>"
     )
     return "".join(parts)
+
+
+def _ticks(low: float, high: float, most: int = 6, *, whole: bool = False) -> list[float]:
+    """Round tick values from ``low`` to ``high``: steps of 1, 2 or 5 times a power of ten,
+    at most ``most`` of them (years and run numbers get whole ticks: 2030, 2040, 2050)."""
+    span = high - low
+    step = 10.0 ** math.floor(math.log10(span / most)) if span > 0 else 1.0
+    for factor in (1, 2, 5, 10):
+        if span / (step * factor) <= most:
+            step *= factor
+            break
+    if whole:  # run numbers and years: no tick between two of them
+        step = max(step, 1.0)
+    first = math.ceil(low / step - 1e-9) * step
+    count = math.floor((high - first) / step + 1e-9) + 1
+    return [round(first + i * step, 10) for i in range(count)]
 
 
 def _number(value: float) -> str:

@@ -86,6 +86,7 @@ class TestAuthentication:
             ("missing sub", _claims(sub=None)),
             ("not yet valid", _claims(nbf=int(time.time()) + 3600)),
             ("unknown role", _claims(role="root")),
+            ("sub over 255 characters", _claims(sub="s" * 256)),  # was a 500 from the column
         ],
     )
     def test_bad_claims_are_401(

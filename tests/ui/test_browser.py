@@ -28,7 +28,7 @@ def _nav(page: Page, name: str) -> None:
 
 
 def _sign_in(page: Page, artifacts: Path) -> None:
-    page.goto("/ui")
+    page.goto("/ui/")
     expect(page).to_have_url(re.compile(r"/ui/login\?next=/ui"))
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     _shot(page, artifacts, "01-login")

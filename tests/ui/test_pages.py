@@ -47,7 +47,7 @@ def _sign_in(client: TestClient, credential: str, kind: str = "apikey") -> httpx
     token = _csrf(client)
     answer: httpx.Response = client.post(
         "/ui/login",
-        data={"csrf_token": token, "credential": credential, "kind": kind, "next": "/ui"},
+        data={"csrf_token": token, "credential": credential, "kind": kind, "next": "/ui/"},
         follow_redirects=False,
     )
     return answer
@@ -72,13 +72,13 @@ class TestSignIn:
     def test_an_api_key_signs_in_with_a_strict_http_only_cookie(self, browser: TestClient) -> None:
         answer = _sign_in(browser, ADMIN_KEY)
         assert answer.status_code == 303
-        assert answer.headers["location"] == "/ui"
+        assert answer.headers["location"] == "/ui/"
         cookie = next(c for c in answer.headers.get_list("set-cookie") if SESSION_COOKIE in c)
         assert "HttpOnly" in cookie
         assert "SameSite=strict" in cookie
         assert "Path=/ui" in cookie
         assert "Secure" not in cookie  # plain http to 127.0.0.1 in development only
-        assert browser.get("/ui").status_code == 200
+        assert browser.get("/ui/").status_code == 200
 
     def test_a_cookie_over_https_is_secure(self, settings: Settings, database: Database) -> None:
         with _client(settings, database, "https://qrap.example") as client:
@@ -100,7 +100,7 @@ class TestSignIn:
     ) -> None:
         token = issue_token(settings, subject="dana", role="analyst", org_ids=[str(uuid.uuid4())])
         assert _sign_in(browser, token, kind="bearer").status_code == 303
-        assert "dana (analyst)" in browser.get("/ui").text
+        assert "dana (analyst)" in browser.get("/ui/").text
 
     def test_a_wrong_key_is_refused_naming_the_field(self, browser: TestClient) -> None:
         answer = _sign_in(browser, "not-a-key")
@@ -117,16 +117,16 @@ class TestSignIn:
             SESSION_COOKIE,
             base64.urlsafe_b64encode(f"Bearer {expired}".encode()).decode(),
         )
-        answer = browser.get("/ui", follow_redirects=False)
+        answer = browser.get("/ui/", follow_redirects=False)
         assert answer.status_code == 303
         assert "session%20has%20ended" in answer.headers["location"]
 
     def test_sign_out_clears_the_session(self, browser: TestClient) -> None:
         _sign_in(browser, ADMIN_KEY)
-        token = _csrf(browser, "/ui")
+        token = _csrf(browser, "/ui/")
         answer = browser.post("/ui/logout", data={"csrf_token": token}, follow_redirects=False)
         assert answer.status_code == 303
-        assert browser.get("/ui", follow_redirects=False).status_code == 303
+        assert browser.get("/ui/", follow_redirects=False).status_code == 303
 
     def test_next_never_leaves_the_dashboard(self, browser: TestClient) -> None:
         token = _csrf(browser)
@@ -135,7 +135,7 @@ class TestSignIn:
             data={"csrf_token": token, "credential": ADMIN_KEY, "next": "//evil.example/ui"},
             follow_redirects=False,
         )
-        assert answer.headers["location"] == "/ui"
+        assert answer.headers["location"] == "/ui/"
 
 
 class TestCsrf:
@@ -167,7 +167,7 @@ class TestCsrf:
 class TestRolesAndTenants:
     def test_a_viewer_reads_but_cannot_triage_or_create(self, browser: TestClient) -> None:
         _sign_in(browser, VIEWER_KEY)
-        token = _csrf(browser, "/ui")
+        token = _csrf(browser, "/ui/")
         answer = browser.post(
             f"/ui/findings/{uuid.uuid4()}",
             data={"csrf_token": token, "triage_status": "fixed"},
@@ -205,7 +205,7 @@ class TestRolesAndTenants:
 class TestPages:
     @pytest.mark.parametrize(
         "path",
-        ["/ui", "/ui/login", "/ui/assessments", "/ui/assessments/new", "/ui/findings",
+        ["/ui/", "/ui/login", "/ui/assessments", "/ui/assessments/new", "/ui/findings",
          "/ui/organizations", "/ui/hndl?algorithm=X25519&shelf_life_years=20"],
     )  # fmt: skip
     def test_no_inline_script_or_style_and_a_strict_policy(
@@ -238,3 +238,22 @@ class TestPages:
         down.dispose()
         assert answer.status_code == 503
         assert "database cannot be reached" in answer.text
+
+
+class TestLiveEvents:
+    def test_the_signed_in_browser_gets_the_api_event_stream(self, browser: TestClient) -> None:
+        org = _org(browser)
+        created = browser.post(
+            "/api/v1/assessments",
+            json={"name": "draft", "organization_id": org, "target_assets": ["127.0.0.1:443"]},
+            headers={"Authorization": f"ApiKey {ADMIN_KEY}"},
+        )
+        assert created.status_code == 201, created.text
+        path = f"/ui/assessments/{created.json()['id']}/events"
+        assert browser.get(path, follow_redirects=False).status_code == 303  # not signed in
+        _sign_in(browser, ADMIN_KEY)
+        answer = browser.get(path)
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        assert "event: assessment.status" in answer.text
+        assert '"status": "DRAFT"' in answer.text
