@@ -88,6 +88,19 @@ ASSETS_SCORED = Counter(
     "qrap_assets_scored",
     "Crypto assets scored and written by completed runs (rate() gives assets per second)",
 )
+# One chunk of a fanned-out run: one slice of targets or of a CBOM's components.
+CHUNK_DURATION = Histogram(
+    "qrap_chunk_duration_seconds",
+    "From a chunk's claim to its end, by outcome and by the scoring pool (cpu, gpu) of its worker",
+    ["outcome", "pool"],
+    buckets=_RUN_BUCKETS,
+)
+CHUNKS_FINISHED = Counter(
+    "qrap_chunks_finished",
+    "Chunk attempts that ended: completed (rows written and counted), failed (the run failed"
+    " with it), or lost (cancelled, taken over, or the run ended meanwhile); by scoring pool",
+    ["outcome", "pool"],
+)
 WEBHOOK_ATTEMPTS = Counter(
     "qrap_webhook_attempts",
     "Webhook delivery attempts by outcome: succeeded, http_error, redirect, timeout,"
@@ -104,6 +117,8 @@ NAMES = (
     "qrap_runs_finished_total",
     "qrap_run_duration_seconds",
     "qrap_assets_scored_total",
+    "qrap_chunk_duration_seconds",
+    "qrap_chunks_finished_total",
     "qrap_webhook_attempts_total",
 )
 
@@ -115,6 +130,12 @@ def run_ended(outcome: str, started_at: datetime | None, now: datetime) -> None:
         if started_at.tzinfo is None:  # SQLite hands back naive datetimes, all UTC
             started_at = started_at.replace(tzinfo=UTC)
         RUN_DURATION.labels(outcome).observe(max(0.0, (now - started_at).total_seconds()))
+
+
+def chunk_ended(outcome: str, pool: str, seconds: float) -> None:
+    """Count a chunk attempt that ended (completed, failed or lost) and how long it took."""
+    CHUNKS_FINISHED.labels(outcome, pool).inc()
+    CHUNK_DURATION.labels(outcome, pool).observe(max(0.0, seconds))
 
 
 def webhook_answered(status_code: int) -> None:

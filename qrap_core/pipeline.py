@@ -12,15 +12,18 @@ be assessed (it found nothing, which is not "LOW risk").
 Database connection errors are not the run's fault: they propagate so the task retries.
 
 A run is discovery, then scoring, then finalize. A run with more targets than
-``QRAP_CHUNK_SIZE`` fans out after its targets are resolved: ``assessment.chunks`` cuts it into
-chunks, each run by ``execute_chunk`` (discovery and scoring of its targets, its rows written
-with the chunk's completion), and the last chunk to commit finalizes the run. The Celery task
+``QRAP_CHUNK_SIZE``, or a CBOM target with more crypto components than
+``QRAP_CHUNK_COMPONENTS``, fans out after its targets are resolved: ``assessment.chunks`` cuts
+it into chunks (a big CBOM into slices of its components), each run by ``execute_chunk``
+(discovery and scoring of its targets, its rows written with the chunk's completion), and the
+last chunk to commit finalizes the run. The Celery task
 passes a dispatcher and any worker takes the chunks; without one (the embedded CLI) this
 process runs them one after the other, through the very same steps.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +33,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from qrap_core import metrics
 from qrap_core.analysis import (
     Analysis,
     AnalysisContext,
@@ -54,8 +58,9 @@ from qrap_core.assessment.results import RunResults, target_result_dict
 from qrap_core.assessment.schemas import DataProfile
 from qrap_core.assessment.service import resolve_targets
 from qrap_core.db import Database, DeferredTask, Dispatcher, utcnow
+from qrap_core.discovery import cbom
 from qrap_core.discovery.registry import DiscoveryContext
-from qrap_core.discovery.targets import Target
+from qrap_core.discovery.targets import CbomTarget, Target
 from qrap_core.enums import AssessmentStatus
 from qrap_core.events import EventPublisher, NullPublisher
 from qrap_core.finding import rows
@@ -113,6 +118,10 @@ class RunExecutor:
             self._model = get_risk_model()
         return self._model
 
+    def warm_up(self) -> None:
+        """Load the model now (a worker process at start); the CLI leaves it to the first use."""
+        _ = self.model
+
     # -- public ---------------------------------------------------------------------------
 
     def execute(
@@ -148,8 +157,9 @@ class RunExecutor:
         try:
             with keeper:
                 targets = resolve_targets(list(claimed.target_assets), claimed.parsed_targets())
-                if len(targets) > self.settings.chunk_size:
-                    return self._fan_out(run_id, len(targets), fan_out, on_progress)
+                specs = self._cut(targets, claimed.assessment_id)
+                if len(specs) > 1:
+                    return self._fan_out(run_id, specs, fan_out, on_progress)
                 self._set_total(run_id, len(targets))
                 analysis = self.analyze(
                     targets,
@@ -216,6 +226,23 @@ class RunExecutor:
             self._after_terminal(run_id)
             return RunOutcome(run_id, "SKIPPED", f"chunk {index} not claimable")
         log.info("chunk.claimed", run_id=str(run_id), chunk=index, attempt=claimed.attempt)
+        started = time.monotonic()
+        # A database error propagates (the task retries) and is counted by the attempt after.
+        outcome, ended = self._work_chunk(claimed, on_progress)
+        metrics.chunk_ended(ended, self.pool, time.monotonic() - started)
+        return outcome
+
+    @property
+    def pool(self) -> str:
+        """The scoring pool this worker belongs to, by its device: cpu or gpu."""
+        return "gpu" if self.settings.worker_device == "cuda" else "cpu"
+
+    def _work_chunk(
+        self, claimed: run_chunks.ClaimedChunk, on_progress: ProgressCallback | None
+    ) -> tuple[RunOutcome, str]:
+        """Discover, score and write a claimed chunk: the outcome, and how the chunk attempt
+        ended (completed, failed, or lost: cancelled or taken over)."""
+        run_id, index = claimed.run_id, claimed.chunk_index
         keeper = LeaseKeeper(
             lambda: self._renew_chunk(run_id, index), heartbeat_interval(self.settings), run_id
         )
@@ -224,6 +251,8 @@ class RunExecutor:
                 run = claimed.run
                 targets = resolve_targets(list(run.target_assets), run.parsed_targets())
                 targets = targets[claimed.first_target : claimed.end_target]
+                if claimed.components is not None:
+                    targets = [_slice_of(targets, claimed.components)]
 
                 def progressed(done: int, total: int, label: str) -> None:
                     if not self._renew_chunk(run_id, index):
@@ -239,7 +268,7 @@ class RunExecutor:
                     organization_id=self._organization_of(run.assessment_id),
                 )
         except LostLease:
-            return RunOutcome(run_id, "CANCELLED", f"chunk {index} cancelled or taken over")
+            return RunOutcome(run_id, "CANCELLED", f"chunk {index} cancelled or taken over"), "lost"
         except (OperationalError, InterfaceError):
             log.warning("chunk.database_error", run_id=str(run_id), chunk=index, exc_info=True)
             raise
@@ -247,8 +276,11 @@ class RunExecutor:
             log.exception("chunk.failed", run_id=str(run_id), chunk=index)
             self._fail_chunked(run_id, f"chunk {index}: {type(exc).__name__}: {exc}")
             self._after_terminal(run_id)
-            return RunOutcome(run_id, "FAILED", str(exc))
-        return self._finish_chunk(run_id, index, analysis)
+            return RunOutcome(run_id, "FAILED", str(exc)), "failed"
+        sliced = claimed.first_target if claimed.components is not None else None
+        outcome = self._finish_chunk(run_id, index, analysis, sliced)
+        # _finish_chunk answers CANCELLED only when the chunk lost its claim or its run.
+        return outcome, "lost" if outcome.status == "CANCELLED" else "completed"
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -356,20 +388,41 @@ class RunExecutor:
         self._after_terminal(run_id)
         return RunOutcome(run_id, "CANCELLED", detail)
 
+    def _cut(
+        self, targets: Sequence[Target], assessment_id: uuid.UUID
+    ) -> list[run_chunks.ChunkSpec]:
+        """The run's chunks: one when it is small enough for this worker alone. Each CBOM
+        target's components are counted from its document's stream."""
+        counts: dict[int, int] = {}
+        if any(isinstance(target, CbomTarget) for target in targets):
+            artifacts = self._context(self._organization_of(assessment_id)).discovery.artifacts
+            for position, target in enumerate(targets):
+                if isinstance(target, CbomTarget):
+                    counts[position] = cbom.count_components(target, artifacts)
+        return run_chunks.cut(
+            len(targets), self.settings.chunk_size, counts, self.settings.chunk_components
+        )
+
     def _fan_out(
         self,
         run_id: uuid.UUID,
-        targets: int,
+        specs: Sequence[run_chunks.ChunkSpec],
         fan_out: Dispatcher | None,
         on_progress: ProgressCallback | None,
     ) -> RunOutcome:
         """Cut the claimed run into chunks (once; a resumed run re-sends the unfinished ones)."""
+        pools = run_chunks.Pools(self.settings.gpu_pool, self.settings.gpu_min_batch)
         with self.db.unit_of_work(fan_out or _run_here) as uow:
             run = lifecycle.owned_run(uow, run_id, self.lease)
             if run is None:
                 raise LostLease
             pending = run_chunks.plan(
-                uow, run, targets, self.settings.chunk_size, self.settings.run_max_attempts
+                uow,
+                run,
+                specs,
+                self.settings.run_max_attempts,
+                pools,
+                self.settings.chunk_components,
             )
         log.info("run.fanned_out", run_id=str(run_id), chunks=len(pending))
         if fan_out is not None:
@@ -382,7 +435,9 @@ class RunExecutor:
         with self.db.unit_of_work() as uow:
             return run_chunks.renew(uow, run_id, index, self.lease, self.clock())
 
-    def _finish_chunk(self, run_id: uuid.UUID, index: int, analysis: Analysis) -> RunOutcome:
+    def _finish_chunk(
+        self, run_id: uuid.UUID, index: int, analysis: Analysis, sliced: int | None = None
+    ) -> RunOutcome:
         """Write the chunk's rows, mark it done and count it, in one transaction; the last
         chunk also finalizes the run there."""
         now = self.clock()
@@ -397,7 +452,7 @@ class RunExecutor:
                 scope, analysis.findings, analysis.finding_scores, ids, now
             )
             rows.add_chunk_rows(uow, asset_rows, finding_rows)
-            counted = run_chunks.complete(uow, chunk, chunk_results(analysis), now)
+            counted = run_chunks.complete(uow, chunk, chunk_results(analysis, sliced), now)
             if counted is None:
                 uow.rollback()
                 return RunOutcome(run_id, "CANCELLED", "run ended before the chunk's write")
@@ -460,8 +515,18 @@ def _run_here(_task: DeferredTask) -> None:
     """The in-process dispatcher: the executor runs the chunks itself after the commit."""
 
 
-def chunk_results(analysis: Analysis) -> dict[str, Any]:
-    """What one chunk leaves for its run's summary (``assessment.chunks.merged_results``)."""
+def _slice_of(targets: Sequence[Target], components: tuple[int, int]) -> Target:
+    """The chunk's one target: a slice of a CBOM target's components."""
+    (target,) = targets
+    if not isinstance(target, CbomTarget):
+        raise TypeError(f"chunk slices components of a {target.type} target")
+    return cbom.CbomSlice.of(target, components)
+
+
+def chunk_results(analysis: Analysis, sliced: int | None = None) -> dict[str, Any]:
+    """What one chunk leaves for its run's summary (``assessment.chunks.merged_results``);
+    the target result of a slice of a CBOM target is marked with the target's position
+    (``sliced``), for the merge."""
     scores = [score.score for score in analysis.scores]
     population = [asset for asset in analysis.assets if is_public_key_asset(asset)]
     return {
@@ -470,6 +535,9 @@ def chunk_results(analysis: Analysis) -> dict[str, Any]:
         "score_max": max(scores, default=0.0),
         "public_key_assets": len(population),
         "post_quantum_assets": sum(1 for asset in population if is_post_quantum(asset)),
-        "target_results": [target_result_dict(result) for result in analysis.results],
+        "target_results": [
+            target_result_dict(result) | ({run_chunks.SLICE: sliced} if sliced is not None else {})
+            for result in analysis.results
+        ],
         "model_version": analysis.model_version,
     }

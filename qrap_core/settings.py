@@ -258,6 +258,26 @@ class Settings(BaseSettings):
         description="Targets per chunk: a run with more targets is cut into chunks that any "
         "worker may take.",
     )
+    # A CBOM's crypto components per chunk: memory follows this, not the document's size.
+    chunk_components: int = Field(
+        default=5_000,
+        ge=1,
+        le=1_000_000,
+        description="Crypto components per chunk: a CBOM target with more is cut into slices of "
+        "this many, one chunk each.",
+    )
+    # Scoring pools: chunks go to scoring.cpu, or to scoring.gpu when a GPU pool runs.
+    gpu_pool: bool = Field(
+        default=False,
+        description="A GPU worker pool consumes scoring.gpu: send it the chunks of at least "
+        "QRAP_GPU_MIN_BATCH targets or components.",
+    )
+    gpu_min_batch: int = Field(
+        default=2_000,
+        ge=1,
+        description="Smallest chunk (targets or CBOM components) sent to scoring.gpu when "
+        "QRAP_GPU_POOL is true; smaller ones go to scoring.cpu.",
+    )
     # A run still QUEUED after this long had its message lost; the sweeper sends it again.
     run_requeue_after_seconds: int = Field(
         default=120,

@@ -19,12 +19,14 @@ from celery.signals import (
     task_postrun,
     task_prerun,
     worker_init,
+    worker_process_init,
     worker_process_shutdown,
 )
 from kombu import Queue
 
 from qrap_core.db import DeferredTask
 from qrap_core.logging import get_logger
+from qrap_core.scoring.device import device_refusal, pool_queues
 from qrap_core.settings import Settings, get_settings
 from qrap_worker import runtime
 from qrap_worker.queues import QUEUES
@@ -56,6 +58,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_url": settings.celery_broker_url,
         "task_queues": [Queue(name) for name in QUEUES],
         "task_default_queue": "assessments",
+        # Chunks name their pool's queue when they are sent (assessment.chunks.Pools):
+        # scoring.cpu, or scoring.gpu for big ones when a GPU pool runs; the rest stays here.
         "task_routes": {
             "qrap.assessment.*": {"queue": "assessments"},
             "qrap.maintenance.*": {"queue": "maintenance"},
@@ -86,6 +90,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_soft_shutdown_timeout": 30.0,
         "worker_enable_soft_shutdown_on_idle": True,
         "worker_hijack_root_logger": False,
+        # A new pool process loads the risk model before it takes a task (_warm_up): longer
+        # than Celery's 4 s default on a busy machine, and no task's time limit pays for it.
+        "worker_proc_alive_timeout": 60.0,
         "beat_schedule": beat_schedule(settings),
         "timezone": "UTC",
     }
@@ -162,11 +169,36 @@ def _setup_logging(**_: object) -> None:
 
 
 @worker_init.connect
+def _join_its_pool(sender: Any = None, **_: object) -> None:
+    # Before anything starts: a GPU worker without CUDA stops here, with why (SystemExit, as
+    # Celery's signal dispatch swallows exceptions); then the queues fit the device.
+    settings = get_settings()
+    refusal = device_refusal(settings.worker_device)
+    if refusal is not None:
+        raise SystemExit(refusal)
+    queues = getattr(getattr(getattr(sender, "app", None), "amqp", None), "queues", None)
+    if queues is not None:
+        add, drop = pool_queues(settings.worker_device, set(queues.consume_from))
+        for name in sorted(add):
+            queues.select_add(name)
+        if drop:
+            queues.deselect(sorted(drop))
+            log.warning("worker.queue_dropped", queues=sorted(drop), device="cpu")
+
+
+@worker_init.connect
 def _start_metrics(sender: Any = None, **_: object) -> None:
     # sender: the WorkController, its pool still named as given (`-P`, worker_pool). Logging
     # is set up later in the worker's start; this process's first lines need it already.
     runtime.configure_logging(periodic_tasks(get_settings()))
     runtime.start_metrics_server(get_settings(), str(getattr(sender, "pool_cls", "prefork")))
+
+
+@worker_process_init.connect
+def _warm_up(**_: object) -> None:
+    # In each pool process after the fork (XGBoost is not fork-safe once its threads run):
+    # the model and its explanation tables load here, not inside the first task's time limit.
+    runtime.executor().warm_up()
 
 
 @worker_process_shutdown.connect

@@ -9,12 +9,19 @@ writes its rows, marks itself COMPLETED and counts itself on the run in one tran
 the run row, so completions queue behind one another and exactly one of them sees the last
 count; that one also finalizes the run, in the same transaction. A chunk whose worker died
 commits nothing, so nothing it did is left to double; once its lease lapses it is claimed again.
+
+A CBOM target with more crypto components than ``QRAP_CHUNK_COMPONENTS`` is cut the same way
+into slices of consecutive components, one chunk each (``ChunkSpec.components``, kept in the
+chunk row's ``results`` under ``"slice"``): memory then follows the slice, not the document.
+A chunk goes to ``scoring.gpu`` when a GPU pool is configured and it holds at least
+``QRAP_GPU_MIN_BATCH`` components or targets, else to ``scoring.cpu``.
 Nothing here commits.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +34,7 @@ from qrap_core.assessment.lease import Lease
 from qrap_core.assessment.models import Assessment, AssessmentRun, RunChunk
 from qrap_core.assessment.results import RunResults
 from qrap_core.db import UnitOfWork
+from qrap_core.discovery.cbom import TO_THE_END, merge_slices
 from qrap_core.enums import AssessmentStatus, RiskLevel
 from qrap_core.finding.models import Finding
 from qrap_core.scoring.aggregate import (
@@ -37,9 +45,65 @@ from qrap_core.scoring.aggregate import (
     overall_risk_for,
     worst_level,
 )
+from qrap_core.scoring.device import CPU_QUEUE, GPU_QUEUE
 
 CHUNK_TASK = "qrap.assessment.chunk"
-CHUNK_QUEUE = "assessments"
+# Where a chunk row keeps its slice of a CBOM target's components, [first, end).
+SLICE = "slice"
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkSpec:
+    """One chunk to plan: targets ``first_target`` up to ``end_target`` or, with
+    ``components``, that slice of the crypto components of the one CBOM target there."""
+
+    first_target: int
+    end_target: int
+    components: tuple[int, int] | None = None
+
+    @property
+    def size(self) -> int:
+        """Its work, in targets or components (the last slice counts as a whole one)."""
+        if self.components is None:
+            return self.end_target - self.first_target
+        first, end = self.components
+        return end - first if end != TO_THE_END else -1
+
+
+@dataclass(frozen=True, slots=True)
+class Pools:
+    """Where chunks go: ``scoring.gpu`` for a chunk of at least ``gpu_min_batch`` targets or
+    components when a GPU pool runs, ``scoring.cpu`` otherwise."""
+
+    gpu: bool = False
+    gpu_min_batch: int = 0
+
+    def queue(self, spec: ChunkSpec, per_slice: int) -> str:
+        size = per_slice if spec.size < 0 else spec.size
+        return GPU_QUEUE if self.gpu and size >= self.gpu_min_batch else CPU_QUEUE
+
+
+def cut(targets: int, size: int, components: Mapping[int, int], per_slice: int) -> list[ChunkSpec]:
+    """The chunks of a run: runs of up to ``size`` consecutive targets, and each CBOM target
+    with more than ``per_slice`` crypto components (``components``, by target position) in
+    slices of ``per_slice`` of them. The last slice reaches to the document's end."""
+    specs: list[ChunkSpec] = []
+    start = 0
+    for position in range(targets):
+        count = components.get(position, 0)
+        if count <= per_slice:
+            continue
+        specs.extend(_groups(start, position, size))
+        for first in range(0, count, per_slice):
+            end = TO_THE_END if first + per_slice >= count else first + per_slice
+            specs.append(ChunkSpec(position, position + 1, (first, end)))
+        start = position + 1
+    specs.extend(_groups(start, targets, size))
+    return specs
+
+
+def _groups(start: int, end: int, size: int) -> list[ChunkSpec]:
+    return [ChunkSpec(first, min(first + size, end), None) for first in range(start, end, size)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,35 +116,45 @@ class ClaimedChunk:
     first_target: int
     end_target: int
     run: lifecycle.ClaimedRun
+    components: tuple[int, int] | None = None  # a slice of one CBOM target
 
 
 def plan(
-    uow: UnitOfWork, run: AssessmentRun, targets: int, size: int, max_attempts: int
+    uow: UnitOfWork,
+    run: AssessmentRun,
+    specs: Sequence[ChunkSpec],
+    max_attempts: int,
+    pools: Pools | None = None,
+    per_slice: int = 0,
 ) -> list[int]:
-    """Cut the run into chunks of ``size`` targets, once; return the indexes of the chunks
-    that still need a worker (all of them the first time; on a resumed run, those queued or
-    whose lease lapsed) and record a message for each, sent after the commit."""
+    """Write the run's chunks (``cut``), once; return the indexes of the chunks that still
+    need a worker (all of them the first time; on a resumed run, those queued or whose lease
+    lapsed) and record a message for each, to its pool's queue, sent after the commit."""
+    pools = pools or Pools()
     existing = uow.session.scalar(select(func.count()).where(RunChunk.run_id == run.id)) or 0
     if not existing:
-        for index, first in enumerate(range(0, targets, size)):
+        for index, spec in enumerate(specs):
             uow.session.add(
                 RunChunk(
                     run_id=run.id,
                     chunk_index=index,
-                    first_target=first,
-                    end_target=min(first + size, targets),
+                    first_target=spec.first_target,
+                    end_target=spec.end_target,
                     status=AssessmentStatus.QUEUED,
                     attempts=0,
                     max_attempts=max_attempts,
+                    results={SLICE: list(spec.components)} if spec.components else None,
                 )
             )
-        run.chunks_total = -(-targets // size)
+        run.chunks_total = len(specs)
         run.chunks_done = 0
-        run.targets_total = targets
+        run.targets_total = max((spec.end_target for spec in specs), default=0)
         uow.session.flush()
     pending = list(
-        uow.session.scalars(
-            select(RunChunk.chunk_index)
+        uow.session.execute(
+            select(
+                RunChunk.chunk_index, RunChunk.first_target, RunChunk.end_target, RunChunk.results
+            )
             .where(
                 RunChunk.run_id == run.id,
                 RunChunk.status.in_([AssessmentStatus.QUEUED, AssessmentStatus.IN_PROGRESS]),
@@ -88,9 +162,16 @@ def plan(
             .order_by(RunChunk.chunk_index)
         )
     )
-    for index in pending:
-        uow.defer(CHUNK_TASK, queue=CHUNK_QUEUE, run_id=str(run.id), chunk=index)
-    return pending
+    for index, first, end, stored in pending:
+        spec = ChunkSpec(first, end, _slice(stored))
+        queue = pools.queue(spec, per_slice)
+        uow.defer(CHUNK_TASK, queue=queue, run_id=str(run.id), chunk=index)
+    return [row[0] for row in pending]
+
+
+def _slice(results: dict[str, Any] | None) -> tuple[int, int] | None:
+    bounds = (results or {}).get(SLICE)
+    return (int(bounds[0]), int(bounds[1])) if bounds else None
 
 
 def claim(
@@ -142,6 +223,7 @@ def claim(
         attempt=chunk.attempts,
         first_target=chunk.first_target,
         end_target=chunk.end_target,
+        components=_slice(chunk.results),
         run=lifecycle.ClaimedRun(
             run_id=run.id,
             assessment_id=assessment.id,
@@ -197,8 +279,9 @@ def complete(
     """Mark an owned chunk COMPLETED with what it found and count it on its run; return the
     run's (chunks done, chunks in all), None when the run no longer runs. Its rows are the
     caller's to write in this same transaction."""
+    components = _slice(chunk.results)
     chunk.status = AssessmentStatus.COMPLETED
-    chunk.results = results
+    chunk.results = results | ({SLICE: list(components)} if components else {})
     chunk.completed_at = now
     chunk.lease_owner = None
     chunk.lease_expires_at = None
@@ -219,7 +302,9 @@ def complete(
     run = uow.session.get_one(AssessmentRun, chunk.run_id)
     uow.session.refresh(run)
     run.progress = progress
-    run.targets_done = run.targets_done + (chunk.end_target - chunk.first_target)
+    # A sliced target counts as done with its last slice.
+    if components is None or components[1] == TO_THE_END:
+        run.targets_done = run.targets_done + (chunk.end_target - chunk.first_target)
     assessment = uow.session.get_one(Assessment, run.assessment_id)
     assessment.progress = progress
     uow.session.flush()
@@ -284,7 +369,7 @@ def merged_results(uow: UnitOfWork, run_id: uuid.UUID, parts: list[dict[str, Any
         model_risk_score=model_score,
         risk_floor=floor,
     )
-    target_results = [r for p in parts for r in p.get("target_results", [])]
+    target_results = _whole(r for p in parts for r in p.get("target_results", []))
     failed = sum(1 for r in target_results if r.get("status") != "ok")
     return RunResults(
         # The keys of results.summary_dict, so a chunked run reads like any other, plus chunks.
@@ -311,6 +396,28 @@ def merged_results(uow: UnitOfWork, run_id: uuid.UUID, parts: list[dict[str, Any
         pqc_readiness=summary.pqc_readiness,
         assets_scanned=summary.assets_scanned,
     )
+
+
+def _whole(results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The target results, each sliced target's slices (consecutive, marked with the target's
+    position under ``SLICE``) merged back into one."""
+    merged: list[dict[str, Any]] = []
+    slices: list[dict[str, Any]] = []
+    for result in results:
+        if slices and result.get(SLICE) != slices[0][SLICE]:
+            merged.append(merge_slices([_unmarked(r) for r in slices]))
+            slices = []
+        if SLICE in result:
+            slices.append(result)
+        else:
+            merged.append(result)
+    if slices:
+        merged.append(merge_slices([_unmarked(r) for r in slices]))
+    return merged
+
+
+def _unmarked(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if k != SLICE}
 
 
 def _keep_run_alive(uow: UnitOfWork, run_id: uuid.UUID, lease: Lease, now: datetime) -> bool:

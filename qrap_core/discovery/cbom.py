@@ -16,6 +16,11 @@ What generators write is taken for what it is, not more:
 Generators often leave key sizes and security levels out; they are filled from the catalog
 and listed in the asset's ``enriched`` detail, so nobody mistakes them for declared values.
 Documents QRAP itself exported carry ``qrap:*`` properties that restore each asset exactly.
+
+A big document is analysed in slices (``CbomSlice``): each reads the whole stream but keeps
+only its own crypto components, plus the little a link to any other one reads, so links
+resolve across slices and ``merge_slices`` puts the slices' target results back together
+into the one a single pass gives.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
+
+import ijson
 
 from qrap_core.crypto import AlgorithmInfo, parse_algorithm, parse_cbom_algorithm
 from qrap_core.crypto.names import primitive_usage, signed_digest
@@ -58,13 +65,16 @@ __all__ = [
     "SPEC_VERSIONS",
     "ArtifactSource",
     "CbomComponent",
+    "CbomSlice",
     "InvalidCbom",
     "ParsedCbom",
     "analyze",
     "assets_from",
     "check_document",
+    "count_components",
     "identify",
     "load_target",
+    "merge_slices",
     "quantum_level",
     "read_cbom",
 ]
@@ -87,6 +97,24 @@ _RULED_OUT_FUNCTIONS = {
 }
 _PUBLIC_KEY_MATERIAL = ("public-key", "private-key", "key-pair")
 MAX_LISTED_UNRECOGNISED = 100
+# The end of the last slice of a document: whatever its count said, the rest is in it.
+TO_THE_END = 2**31 - 1
+# Target result details that count assets: a document's slices add theirs up.
+_SUMMED_DETAILS = ("enriched_assets", "unrecognised_assets", "contradicted_assets")
+
+
+class CbomSlice(CbomTarget):
+    """A slice of one CBOM target: its crypto components ``window[0]`` up to ``window[1]``.
+
+    Built by the run's chunk plan, never from user input (the API's target union does not
+    name it)."""
+
+    window: tuple[int, int]
+
+    @classmethod
+    def of(cls, target: CbomTarget, window: tuple[int, int]) -> CbomSlice:
+        # Constructed, not validated: the target was checked when it was submitted.
+        return cls.model_construct(**dict(target), window=window)
 
 
 # --- algorithms: the catalog entry, the usage, and what contradicted it ---------------------
@@ -184,19 +212,42 @@ class _Links:
 
     def __init__(self, parsed: ParsedCbom) -> None:
         self.by_ref = {c.bom_ref: c for c in parsed.components if c.bom_ref}
-        self.depends_on = {
-            ref: entry.get("dependsOn", []) for ref, entry in parsed.dependencies.items()
-        }
+        # A slice of a document: the rest of it is asked of its on-disk index.
+        self.index = parsed.index
+        self.depends_on: dict[str, list[str]] = {}
         self.depended_by: dict[str, list[str]] = {}
-        for ref, targets in self.depends_on.items():
-            if ref in self.by_ref:
-                for target in targets:
-                    if target in self.by_ref:
-                        self.depended_by.setdefault(target, []).append(ref)
+        if self.index is None:
+            self.depends_on = {
+                ref: entry.get("dependsOn", []) for ref, entry in parsed.dependencies.items()
+            }
+            for ref, targets in self.depends_on.items():
+                if ref in self.by_ref:
+                    for target in targets:
+                        if target in self.by_ref:
+                            self.depended_by.setdefault(target, []).append(ref)
         self._decisions: dict[str, Decision] = {}
 
     def get(self, ref: Any) -> CbomComponent | None:
-        return self.by_ref.get(ref) if isinstance(ref, str) else None
+        if not isinstance(ref, str):
+            return None
+        found = self.by_ref.get(ref)
+        if found is None and self.index is not None:
+            linked = self.index.component(ref)
+            if linked is not None:
+                found = CbomComponent("", linked[0], ref, linked[1], {})
+        return found
+
+    def _depends_on(self, ref: str) -> list[str]:
+        if self.index is None:
+            return self.depends_on.get(ref, [])
+        return self.index.depends_on(ref)
+
+    def _depended_by(self, ref: str) -> list[str]:
+        if self.index is None:
+            return self.depended_by.get(ref, [])
+        if self.get(ref) is None:
+            return []
+        return [source for source in self.index.depended_by(ref) if self.get(source) is not None]
 
     def decision(self, component: CbomComponent) -> Decision:
         key = component.bom_ref or component.pointer
@@ -223,8 +274,8 @@ class _Links:
         (cbomkit links keys to algorithms in ``dependencies`` only)."""
         ref = component.bom_ref or ""
         for refs, via in (
-            (self.depends_on.get(ref, []), "dependencies"),
-            (self.depended_by.get(ref, []), "dependencies (reverse)"),
+            (self._depends_on(ref), "dependencies"),
+            (self._depended_by(ref), "dependencies (reverse)"),
         ):
             found = [c for c in map(self.get, refs) if c is not None and wanted(c)]
             if found:
@@ -640,17 +691,21 @@ def analyze(
 ) -> TargetResult:
     """Assets of an inline or uploaded CBOM; a bad document is a target error, not a raise."""
     label = target.label()
+    window = target.window if isinstance(target, CbomSlice) else None
     try:
-        parsed = load_target(target, artifacts)
+        parsed = load_target(target, artifacts, window=window)
     except InvalidInput as exc:
         return TargetResult.failed(label, "cbom", exc.message)
-    assets = assets_from(parsed, label=label, now=now)
+    try:
+        assets = assets_from(parsed, label=label, now=now)
+    finally:
+        parsed.close()
     details: dict[str, Any] = {
         "spec_version": parsed.spec_version,
         "serial_number": parsed.serial_number,
-        "crypto_components": len(parsed.components),
+        "crypto_components": parsed.crypto_count,
         "other_components": parsed.other_components,
-        "dependencies": len(parsed.dependencies),
+        "dependencies": parsed.dependency_count,
         "enriched_assets": sum(1 for a in assets if a.details.get("enriched")),
     }
     unrecognised = sorted(
@@ -666,7 +721,7 @@ def analyze(
         details["warning_count"] = parsed.warning_count
         if parsed.warnings:
             details["warnings"] = parsed.warnings
-    if not parsed.components:
+    if not parsed.crypto_count:
         details["note"] = (
             f"the document (CycloneDX {parsed.spec_version}) lists no cryptographic assets"
         )
@@ -675,14 +730,72 @@ def analyze(
     return TargetResult(target=label, type="cbom", status="ok", assets=assets, details=details)
 
 
-def load_target(target: CbomTarget, artifacts: ArtifactSource | None) -> ParsedCbom:
-    """Read the target's document, wherever it is. Raises InvalidInput."""
+def load_target(
+    target: CbomTarget,
+    artifacts: ArtifactSource | None,
+    *,
+    window: tuple[int, int] | None = None,
+) -> ParsedCbom:
+    """Read the target's document (only ``window`` of its crypto components whole, if
+    given), wherever it is. Raises InvalidInput."""
     if (target.document is None) == (target.artifact_id is None):
         raise InvalidInput("a cbom target needs exactly one of 'document' and 'artifact_id'")
     if target.document is not None:
-        return read_cbom(io.BytesIO(json.dumps(target.document).encode()))
+        return read_cbom(io.BytesIO(json.dumps(target.document).encode()), window=window)
     if artifacts is None:
         raise InvalidInput(f"uploaded document {target.artifact_id} is not available here")
     with artifacts(target.artifact_id) as stream:
         # Its component count was checked against the limit of the day when it was uploaded.
-        return read_cbom(stream, max_components=None)
+        return read_cbom(stream, max_components=None, window=window)
+
+
+def count_components(target: CbomTarget, artifacts: ArtifactSource | None) -> int:
+    """How many crypto components the target's document lists, counted from the stream
+    without building any; 0 when it cannot be read (its analysis then says why)."""
+    try:
+        if target.document is not None:
+            return _count(io.BytesIO(json.dumps(target.document).encode()))
+        if artifacts is None or target.artifact_id is None:
+            return 0
+        with artifacts(target.artifact_id) as stream:
+            return _count(stream)
+    except (InvalidInput, ijson.JSONError):
+        return 0
+
+
+def _count(stream: BinaryIO) -> int:
+    count = 0
+    for prefix, event, value in ijson.parse(stream):
+        if (
+            event == "string"
+            and value == "cryptographic-asset"
+            and prefix.startswith("components.item")
+            and prefix.endswith("components.item.type")
+        ):
+            count += 1
+    return count
+
+
+def merge_slices(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The target result of a whole document from those of its slices, in order (each a
+    ``target_result_dict``): the document's facts are every slice's, asset counts add up."""
+    failed = next((part for part in parts if part.get("status") != "ok"), None)
+    if failed is not None:
+        return dict(failed)
+    merged = dict(parts[0])
+    merged["assets"] = sum(int(part.get("assets", 0)) for part in parts)
+    details = dict(merged.get("details") or {})
+    for key in _SUMMED_DETAILS:
+        total = sum(int((part.get("details") or {}).get(key, 0)) for part in parts)
+        if total or key == "enriched_assets":
+            details[key] = total
+        else:
+            details.pop(key, None)
+    # Each slice lists its first names in order; the first of all are among them.
+    names = {
+        n for part in parts for n in (part.get("details") or {}).get("unrecognised_algorithms", [])
+    }
+    if names:
+        details["unrecognised_algorithms"] = sorted(names)[:MAX_LISTED_UNRECOGNISED]
+    merged["details"] = details
+    return merged

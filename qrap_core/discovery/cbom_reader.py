@@ -6,6 +6,12 @@ of crypto components, not the document's size. A document that breaks the rules 
 on is refused with the JSON pointer of the first problems
 (``/components/12/cryptoProperties/assetType``).
 
+With a ``window`` the pass keeps only the crypto components whose position (in the order
+``components`` lists them, nested ones first) falls inside it; every other one is checked,
+and what links to it read goes to an on-disk ``LinkIndex`` (with every bom-ref and every
+``dependencies`` entry), so one chunk of a big document holds its own slice, never the whole
+list. The caller closes the index (``ParsedCbom.close``).
+
 What the CycloneDX schema allows is not refused: empty names (cbomkit-theia writes
 ``"name": ""`` for certificates without a CN) and references that name no ``bom-ref`` (the
 schema does not check references; published documents hold such). A dangling reference is a
@@ -16,13 +22,14 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, NoReturn
 
 import ijson
 
+from qrap_core.discovery.cbom_index import LinkIndex
 from qrap_core.errors import InvalidInput
 from qrap_core.validation import JsonDepth
 
@@ -54,6 +61,9 @@ _REFERENCES = (
     ("relatedCryptoMaterialProperties", "algorithmRef", False),
     ("protocolProperties", "cryptoRefArray", True),
 )
+# What resolving a link to a component reads of it (``cbom._Links``): kept for the crypto
+# components outside a window.
+_LINKED_KEYS = ("assetType", "oid", "algorithmProperties", "relatedCryptoMaterialProperties")
 _RELATED_SECTIONS = (
     "certificateProperties",
     "relatedCryptoMaterialProperties",
@@ -89,6 +99,17 @@ class ParsedCbom:
     # Warnings that belong to no crypto component (a dependency naming nothing).
     warnings: list[dict[str, str]] = field(default_factory=list)
     warning_count: int = 0  # every warning, the components' included, kept or not
+    crypto_count: int = 0  # every crypto component of the document, in the window or not
+    dependency_count: int = 0  # every dependencies entry (``dependencies`` may hold fewer)
+    # [first, end) positions of the crypto components kept in ``components``; None: all.
+    window: tuple[int, int] | None = None
+    # With a window: the rest of the document, for links (``dependencies`` then holds only
+    # the entries of the window's components).
+    index: LinkIndex | None = None
+
+    def close(self) -> None:
+        if self.index is not None:
+            self.index.close()
 
 
 class _Problems:
@@ -109,16 +130,38 @@ class _Problems:
             )
 
 
-def read_cbom(stream: BinaryIO, max_components: int | None = MAX_COMPONENTS) -> ParsedCbom:
+def read_cbom(
+    stream: BinaryIO,
+    max_components: int | None = MAX_COMPONENTS,
+    *,
+    window: tuple[int, int] | None = None,
+) -> ParsedCbom:
     """Parse and check a CycloneDX 1.5-1.7 JSON document from ``stream`` in one streaming pass.
 
     Raises InvalidCbom naming where the document is wrong, or as soon as it nests deeper than
     MAX_DEPTH or holds more than ``max_components`` components (None: no limit, for documents
-    checked when they were uploaded).
+    checked when they were uploaded). With ``window`` ([first, end) crypto component
+    positions) only those components are kept whole; the whole document is still checked.
     """
     problems = _Problems()
-    parsed = ParsedCbom(spec_version="", serial_number=None)
-    refs: dict[str, str] = {}
+    parsed = ParsedCbom(spec_version="", serial_number=None, window=window)
+    parsed.index = LinkIndex() if window is not None else None
+    refs: MutableMapping[str, str] = parsed.index if parsed.index is not None else {}
+    try:
+        _read(stream, max_components, parsed, refs, problems)
+    except BaseException:
+        parsed.close()
+        raise
+    return parsed
+
+
+def _read(
+    stream: BinaryIO,
+    max_components: int | None,
+    parsed: ParsedCbom,
+    refs: MutableMapping[str, str],
+    problems: _Problems,
+) -> None:
     seen_format = False
     top_level = 0
     try:
@@ -156,7 +199,7 @@ def read_cbom(stream: BinaryIO, max_components: int | None = MAX_COMPONENTS) -> 
                 _component(component, f"/components/{top_level}", parsed, refs, problems)
                 top_level += 1
             elif prefix == "dependencies.item":
-                index = len(parsed.dependencies)
+                index = parsed.dependency_count
                 _dependency(_build(event, value, events, prefix), index, parsed, problems)
             elif prefix == "services.item.bom-ref" and event == "string":
                 refs.setdefault(value, "/services")
@@ -170,8 +213,10 @@ def read_cbom(stream: BinaryIO, max_components: int | None = MAX_COMPONENTS) -> 
     if not parsed.spec_version:
         problems.add("/specVersion", "is required")
     problems.raise_if_any()
-    _check_references(parsed, refs)
-    return parsed
+    if parsed.index is not None:
+        _check_indexed_references(parsed, parsed.index)
+    else:
+        _check_references(parsed, refs)
 
 
 class _DepthLimited:
@@ -266,7 +311,7 @@ def _build(event: str, value: Any, events: Iterator[tuple[str, str, Any]], prefi
 
 
 def _component(
-    data: Any, where: str, parsed: ParsedCbom, refs: dict[str, str], problems: _Problems
+    data: Any, where: str, parsed: ParsedCbom, refs: MutableMapping[str, str], problems: _Problems
 ) -> None:
     """Check one component (and the components nested in it) and keep it if it is crypto."""
     if not isinstance(data, dict):
@@ -313,7 +358,22 @@ def _component(
             properties[prop["name"]] = str(prop.get("value", ""))
         else:
             problems.add(f"{where}/properties/{number}", "must be an object with a name")
-    parsed.components.append(CbomComponent(where, name.strip(), bom_ref, crypto, properties))
+    _keep(parsed, CbomComponent(where, name.strip(), bom_ref, crypto, properties))
+
+
+def _keep(parsed: ParsedCbom, component: CbomComponent) -> None:
+    """Keep a crypto component inside the window whole; of one outside it, index what a link
+    to it reads and the references it makes (for the warning count)."""
+    position = parsed.crypto_count
+    parsed.crypto_count += 1
+    window, index = parsed.window, parsed.index
+    if window is None or index is None or window[0] <= position < window[1]:
+        parsed.components.append(component)
+        return
+    index.add_outgoing([target for _, target in _references(component)])
+    if component.bom_ref:
+        crypto = {k: component.crypto[k] for k in _LINKED_KEYS if k in component.crypto}
+        index.add_linked(component.bom_ref, component.name, crypto)
 
 
 def _check_crypto(crypto: dict[str, Any], where: str, problems: _Problems) -> None:
@@ -427,7 +487,7 @@ def _dependency(data: Any, index: int, parsed: ParsedCbom, problems: _Problems) 
     where = f"/dependencies/{index}"
     if not isinstance(data, dict) or not isinstance(data.get("ref"), str):
         problems.add(f"{where}/ref", "is required (a string)")
-        parsed.dependencies[f"#invalid-{index}"] = {}
+        _add_dependency(parsed, f"#invalid-{index}", {})
         return
     entry: dict[str, list[str]] = {}
     for key in ("dependsOn", "provides"):
@@ -436,7 +496,16 @@ def _dependency(data: Any, index: int, parsed: ParsedCbom, problems: _Problems) 
             problems.add(f"{where}/{key}", "must be an array of bom-ref strings")
             continue
         entry[key] = list(values)
-    parsed.dependencies[data["ref"]] = entry
+    _add_dependency(parsed, data["ref"], entry)
+
+
+def _add_dependency(parsed: ParsedCbom, ref: str, entry: dict[str, list[str]]) -> None:
+    # A ref listed twice keeps its first place and its last targets, as a dict does.
+    if parsed.index is not None:
+        parsed.dependency_count += parsed.index.add_dependency(ref, entry)
+        return
+    parsed.dependency_count += ref not in parsed.dependencies
+    parsed.dependencies[ref] = entry
 
 
 def _warn(kept: list[dict[str, str]], limit: int, pointer: str, message: str) -> None:
@@ -444,7 +513,7 @@ def _warn(kept: list[dict[str, str]], limit: int, pointer: str, message: str) ->
         kept.append({"pointer": pointer, "message": message})
 
 
-def _check_references(parsed: ParsedCbom, refs: dict[str, str]) -> None:
+def _check_references(parsed: ParsedCbom, refs: MutableMapping[str, str]) -> None:
     """Every reference that names no bom-ref becomes a warning: the schema allows them."""
     crypto = {c.bom_ref: c for c in parsed.components if c.bom_ref}
 
@@ -466,28 +535,63 @@ def _check_references(parsed: ParsedCbom, refs: dict[str, str]) -> None:
                 if target not in refs:
                     warn(crypto.get(ref), f"/dependencies/{index}/{key}/{number}", target)
     for component in parsed.components:
-        base = f"{component.pointer}/cryptoProperties"
-        for section, key, many in _REFERENCES:
-            named = (component.crypto.get(section) or {}).get(key)
-            targets = named if many and isinstance(named, list) else [named]
-            for number, target in enumerate(targets):
-                if isinstance(target, str) and target not in refs:
-                    suffix = f"/{number}" if many else ""
-                    warn(component, f"{base}/{section}/{key}{suffix}", target)
-        suites = (component.crypto.get("protocolProperties") or {}).get("cipherSuites")
-        for number, suite in enumerate(suites if isinstance(suites, list) else []):
-            algorithms = suite.get("algorithms") if isinstance(suite, dict) else None
-            for position, target in enumerate(algorithms if isinstance(algorithms, list) else []):
-                if isinstance(target, str) and target not in refs:
-                    pointer = f"{base}/protocolProperties/cipherSuites/{number}/algorithms"
-                    warn(component, f"{pointer}/{position}", target)
-        for section in _RELATED_SECTIONS:
-            related = (component.crypto.get(section) or {}).get("relatedCryptographicAssets")
-            for number, item in enumerate(related or []):
-                related_ref = item.get("ref") if isinstance(item, dict) else None
-                if isinstance(related_ref, str) and related_ref not in refs:
-                    pointer = f"{base}/{section}/relatedCryptographicAssets/{number}/ref"
-                    warn(component, pointer, related_ref)
+        for pointer, target in _references(component):
+            if target not in refs:
+                warn(component, pointer, target)
+
+
+def _check_indexed_references(parsed: ParsedCbom, index: LinkIndex) -> None:
+    """``_check_references`` for a window: the same warnings, in the same order, on the
+    window's components and the document; those of other components are only counted."""
+    crypto = {c.bom_ref: c for c in parsed.components if c.bom_ref}
+    for position, ref, key, number, target in index.dangling_dependencies():
+        parsed.warning_count += 1
+        message = f"{target!r} names no bom-ref in this document"
+        if key is None:
+            _warn(parsed.warnings, MAX_WARNINGS, f"/dependencies/{position}/ref", message)
+            continue
+        pointer = f"/dependencies/{position}/{key}/{number}"
+        owner = crypto.get(ref)
+        if owner is not None:
+            _warn(owner.warnings, MAX_COMPONENT_WARNINGS, pointer, message)
+        elif not index.is_linked(ref):  # a crypto component outside the window: counted
+            _warn(parsed.warnings, MAX_WARNINGS, pointer, message)
+    for component in parsed.components:
+        for pointer, target in _references(component):
+            if target not in index:
+                parsed.warning_count += 1
+                message = f"{target!r} names no bom-ref in this document"
+                _warn(component.warnings, MAX_COMPONENT_WARNINGS, pointer, message)
+    parsed.warning_count += index.dangling_outgoing()
+    for ref in crypto:
+        entry = index.entry(ref)
+        if entry is not None:
+            parsed.dependencies[ref] = entry
+
+
+def _references(component: CbomComponent) -> Iterator[tuple[str, str]]:
+    """(JSON pointer, bom-ref) of every reference a crypto component makes."""
+    base = f"{component.pointer}/cryptoProperties"
+    for section, key, many in _REFERENCES:
+        named = (component.crypto.get(section) or {}).get(key)
+        targets = named if many and isinstance(named, list) else [named]
+        for number, target in enumerate(targets):
+            if isinstance(target, str):
+                suffix = f"/{number}" if many else ""
+                yield f"{base}/{section}/{key}{suffix}", target
+    suites = (component.crypto.get("protocolProperties") or {}).get("cipherSuites")
+    for number, suite in enumerate(suites if isinstance(suites, list) else []):
+        algorithms = suite.get("algorithms") if isinstance(suite, dict) else None
+        for position, target in enumerate(algorithms if isinstance(algorithms, list) else []):
+            if isinstance(target, str):
+                pointer = f"{base}/protocolProperties/cipherSuites/{number}/algorithms"
+                yield f"{pointer}/{position}", target
+    for section in _RELATED_SECTIONS:
+        related = (component.crypto.get(section) or {}).get("relatedCryptographicAssets")
+        for number, item in enumerate(related or []):
+            related_ref = item.get("ref") if isinstance(item, dict) else None
+            if isinstance(related_ref, str):
+                yield f"{base}/{section}/relatedCryptographicAssets/{number}/ref", related_ref
 
 
 def timestamp(value: Any) -> datetime | None:
