@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from collections import deque
 
 from starlette.responses import JSONResponse
@@ -236,11 +235,6 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         docs = scope.get("path", "").startswith(_DOCS_PATHS)
-        request_id = uuid.uuid4().hex
-        for name, value in scope.get("headers", []):
-            if name == b"x-request-id" and 0 < len(value) <= 64:
-                request_id = value.decode("latin-1")
-        scope.setdefault("state", {})["request_id"] = request_id
         started = False
 
         async def send_with_headers(msg: Message) -> None:
@@ -253,8 +247,7 @@ class SecurityHeaders:
                         continue
                     if name not in present:
                         headers.append((name, value))
-                headers.append((b"x-request-id", request_id.encode("latin-1")))
-                msg["headers"] = headers
+                msg["headers"] = headers  # X-Request-ID: qrap_api/request_id.py, outermost
                 started = True
             await send(msg)
 

@@ -224,15 +224,7 @@ def claim(
         first_target=chunk.first_target,
         end_target=chunk.end_target,
         components=_slice(chunk.results),
-        run=lifecycle.ClaimedRun(
-            run_id=run.id,
-            assessment_id=assessment.id,
-            run_number=run.run_number,
-            attempt=run.attempts,
-            target_assets=tuple(assessment.target_assets),
-            targets=tuple(assessment.targets),
-            data_profile=dict(assessment.data_profile or {}),
-        ),
+        run=lifecycle.ClaimedRun.of(run, assessment),
     )
 
 

@@ -50,6 +50,19 @@ class ClaimedRun:
     targets: tuple[dict[str, Any], ...]
     data_profile: dict[str, Any]
 
+    @classmethod
+    def of(cls, run: AssessmentRun, assessment: Assessment) -> ClaimedRun:
+        """The run as claimed now, its assessment's inputs copied out of the session."""
+        return cls(
+            run_id=run.id,
+            assessment_id=assessment.id,
+            run_number=run.run_number,
+            attempt=run.attempts,
+            target_assets=tuple(assessment.target_assets),
+            targets=tuple(assessment.targets),
+            data_profile=dict(assessment.data_profile or {}),
+        )
+
     def parsed_targets(self) -> list[Target]:
         return TARGET_LIST_ADAPTER.validate_python(list(self.targets))
 
@@ -123,15 +136,7 @@ def claim(uow: UnitOfWork, run_id: uuid.UUID, lease: Lease, now: datetime) -> Cl
         webhook_service.enqueue_assessment_event(
             uow, "assessment.started", assessment, run, now=now
         )
-    return ClaimedRun(
-        run_id=run.id,
-        assessment_id=assessment.id,
-        run_number=run.run_number,
-        attempt=run.attempts,
-        target_assets=tuple(assessment.target_assets),
-        targets=tuple(assessment.targets),
-        data_profile=dict(assessment.data_profile or {}),
-    )
+    return ClaimedRun.of(run, assessment)
 
 
 def set_targets_total(uow: UnitOfWork, run_id: uuid.UUID, total: int) -> None:
