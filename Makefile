@@ -57,10 +57,18 @@ screenshots: $(STAMP) test-deps ## regenerate the dashboard screenshots the READ
 	cp $(SCREENSHOTS)/.run/08-hndl.png $(SCREENSHOTS)/hndl.png
 	rm -rf $(SCREENSHOTS)/.run
 
-bench: $(STAMP) test-deps ## discovery benchmark: QRAP vs sslyze on local TLS servers (N=200)
+bench: $(STAMP) test-deps bench-deps ## figures a-f into bench/results/latest.json (PARTS=a,e for some, PROFILE=1 for py-spy; bench/README.md)
+	$(BIN)/python bench/run.py $(if $(PARTS),--parts $(PARTS)) $(if $(PROFILE),--profile bench/results/profiles)
+
+bench-discovery: $(STAMP) test-deps bench-deps ## discovery alone: QRAP vs sslyze on N local TLS servers (N=200)
+	$(BIN)/python bench/discovery.py --n $${N:-200}
+
+bench-deps: ## what make bench starts besides QRAP: wrk (Debian) and sslyze in .venv-bench
+	@command -v wrk >/dev/null || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk) || \
+		echo "wrk not installed: a_submit uses bench/parts/loadgen.py instead"
 	@test -x .venv-bench/bin/python || ($(PYTHON) -m venv .venv-bench && \
 		.venv-bench/bin/pip install --quiet sslyze)
-	$(BIN)/python bench/discovery.py --n $${N:-200}
 
 audit: $(STAMP) ## known vulnerabilities in the installed packages (pip-audit; exceptions in pip-audit-ignore.txt)
 	$(BIN)/python scripts/audit.py
@@ -92,4 +100,4 @@ up: $(STAMP) migrate ## API, worker, beat and Flower in the foreground (Ctrl-C o
 clean: ## remove caches (keeps .venv)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache build *.egg-info
 
-.PHONY: help install demo test test-fast test-reliability validate-deploy reliability-deps test-deps screenshots bench audit docs-env lint fmt migrate migration check up clean
+.PHONY: help install demo test test-fast test-reliability validate-deploy reliability-deps test-deps screenshots bench bench-discovery bench-deps audit docs-env lint fmt migrate migration check up clean

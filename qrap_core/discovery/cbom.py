@@ -745,8 +745,8 @@ def load_target(
     if artifacts is None:
         raise InvalidInput(f"uploaded document {target.artifact_id} is not available here")
     with artifacts(target.artifact_id) as stream:
-        # Its component count was checked against the limit of the day when it was uploaded.
-        return read_cbom(stream, max_components=None, window=window)
+        # Its component count and characters were checked when it was uploaded.
+        return read_cbom(stream, max_components=None, window=window, stored=True)
 
 
 def count_components(target: CbomTarget, artifacts: ArtifactSource | None) -> int:
