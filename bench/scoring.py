@@ -10,20 +10,26 @@ timed as scoring). Then:
 - ``raw_predict_rows_per_s``: ``booster.inplace_predict`` on the same N-row feature matrix;
 - ``ratio``: the first over the second; and a breakdown of where the time goes.
 
-    .venv/bin/python bench/scoring.py [--assets 1000000] [--device cpu|cuda] [--json PATH]
+Both are timed ``--repeat`` times, alternately, and the medians reported (the machine is
+shared: alternating keeps the two figures under the same load); CPU seconds are printed too.
+
+    .venv/bin/python bench/scoring.py [--assets 1000000] [--repeat 3] [--device cpu|cuda]
+                                      [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import xgboost as xgb
 
@@ -31,8 +37,9 @@ from qrap_core.discovery.types import CryptoAsset
 from qrap_core.rules import RuleContext, evaluate
 from qrap_core.rules.base import FindingDraft
 from qrap_core.scoring.base import ScoringContext
-from qrap_core.scoring.features import extract
-from qrap_core.scoring.model import explanation, load_model, unique_rows
+from qrap_core.scoring.features import Matrix, extract
+from qrap_core.scoring.model import XGBoostRiskModel, explanations, load_model, unique_rows
+from qrap_core.scoring.shap import distinct
 from qrap_core.scoring.training import (
     SHIPPED_VERSION,
     SiteSampler,
@@ -79,6 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assets", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--repeat", type=int, default=3, help="timings to take the median of")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--json", type=Path, help="also write the figures here (c_scoring)")
     args = parser.parse_args()
@@ -95,40 +103,90 @@ def main() -> None:
     n = len(assets)
     print(f"{n:,} assets, {len(findings):,} findings")
 
-    scores, full = timed("score_assets (with explanations)", lambda: model.score_assets(
-        assets, findings, ctx))  # fmt: skip
+    scores, _ = timed("score_assets (with explanations, first call)", lambda: (
+        model.score_assets(assets, findings, ctx)))  # fmt: skip
     if len(scores) != n:
         raise SystemExit(f"{len(scores)} scores for {n} assets")
+    # The steps as score_assets runs them: with the cyclic garbage collector paused.
+    gc.disable()
     rows, t_features = timed("  features", lambda: extract(
         assets, findings, model.feature_context(ctx)))  # fmt: skip
-    (distinct, _), t_unique = timed("  deduplication", lambda: unique_rows(rows))
-    _, t_predict = timed("  predict (distinct rows)", lambda: model.booster.predict(
-        dmatrix(distinct)))  # fmt: skip
-    contributions, t_shap = timed("  SHAP values (distinct rows)", lambda: (
-        model.explainer.contributions(distinct)))  # fmt: skip
-    timed("  explanation lists (distinct rows)", lambda: [
-        explanation(distinct[i], contributions[i]) for i in range(len(distinct))])  # fmt: skip
-    sample = distinct[:2000]
+    d, c, t_parts = breakdown(model, rows)
+    gc.enable()
+    sample = rows[:2000]
     _, t_xgb_shap = timed("  XGBoost pred_contribs (2,000 rows, reference)", lambda: (
         model.booster.predict(dmatrix(sample), pred_contribs=True)))  # fmt: skip
-    _, t_raw = timed("raw inplace_predict (all rows)", lambda: model.booster.inplace_predict(rows))
+    full, t_raw, cpu_full, cpu_raw = alternate(model, assets, findings, ctx, rows, args.repeat)
+    for label, wall, cpu in (("score_assets", full, cpu_full), ("raw inplace_predict", t_raw,
+                                                                  cpu_raw)):  # fmt: skip
+        print(f"  {label + f', median of {args.repeat}':<44} {wall:8.2f} s ({cpu:.2f} s CPU)")
 
     figures = {
         "assets_per_s": round(n / full, 1),
         "raw_predict_rows_per_s": round(n / t_raw, 1),
         "ratio": round(t_raw / full, 3),
+        "score_cpu_s": round(cpu_full, 3),
+        "raw_predict_cpu_s": round(cpu_raw, 3),
     }
-    d = len(distinct)
     print()
-    print(f"distinct rows: {d:,} of {n:,} ({100 * d / n:.1f} %)")
-    print(f"features {n / t_features:,.0f} assets/s, dedup {n / t_unique:,.0f} rows/s, "
-          f"predict {d / t_predict:,.0f} rows/s, SHAP {d / t_shap:,.0f} rows/s "
+    print(f"distinct rows: {d:,} of {n:,} ({100 * d / n:.1f} %), split classes: {c:,}")
+    print(f"features {n / t_features:,.0f} assets/s, dedup {n / t_parts[0]:,.0f} rows/s, "
+          f"predict {c / t_parts[1]:,.0f} rows/s, SHAP {c / t_parts[2]:,.0f} rows/s "
           f"(XGBoost pred_contribs {len(sample) / t_xgb_shap:,.0f} rows/s)")  # fmt: skip
     for key, value in figures.items():
         print(f"{key:<24} {value:>14,}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"c_scoring": figures}, indent=2) + "\n")
+
+
+def breakdown(model: XGBoostRiskModel, rows: Matrix) -> tuple[int, int, list[float]]:
+    """Time score_assets' steps after the features; returns the distinct rows, the split
+    classes and the seconds of deduplication, prediction and SHAP values."""
+
+    def dedup() -> tuple[Matrix, Any, Any]:
+        unique, _ = unique_rows(rows)
+        classes = model.explainer.split_classes(unique)
+        first, of_class = distinct(classes)
+        return unique, classes[first], (first, of_class)
+
+    (unique, classes, (first, of_class)), t_dedup = timed("  deduplication + split classes", dedup)
+    _, t_predict = timed("  predict (one row per split class)", lambda: model.booster.predict(
+        dmatrix(unique[first])))  # fmt: skip
+    contributions, t_shap = timed("  SHAP values (one row per split class)", lambda: (
+        model.explainer.class_contributions(classes)))  # fmt: skip
+    timed("  explanation lists (distinct rows)", lambda: explanations(
+        unique, contributions[of_class]))  # fmt: skip
+    return len(unique), len(classes), [t_dedup, t_predict, t_shap]
+
+
+def alternate(
+    model: XGBoostRiskModel,
+    assets: list[CryptoAsset],
+    findings: list[FindingDraft],
+    ctx: ScoringContext,
+    rows: Matrix,
+    repeat: int,
+) -> tuple[float, float, float, float]:
+    """Median wall and CPU seconds of score_assets and of raw inplace_predict, alternated."""
+    wall: dict[str, list[float]] = {"score": [], "raw": []}
+    cpu: dict[str, list[float]] = {"score": [], "raw": []}
+    work: dict[str, Callable[[], object]] = {
+        "score": lambda: model.score_assets(assets, findings, ctx),
+        "raw": lambda: model.booster.inplace_predict(rows),
+    }
+    for _ in range(repeat):
+        for name, call in work.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            call()
+            wall[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
+    return (
+        statistics.median(wall["score"]),
+        statistics.median(wall["raw"]),
+        statistics.median(cpu["score"]),
+        statistics.median(cpu["raw"]),
+    )
 
 
 if __name__ == "__main__":

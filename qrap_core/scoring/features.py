@@ -171,9 +171,10 @@ def extract(
 ) -> Matrix:
     """One row per asset, in order; ``findings[i].asset_index`` points into ``assets``.
 
-    Built column by column: what depends on the algorithm alone is computed once per distinct
-    algorithm description (a large estate repeats a few hundred of them), the rest with numpy
-    over whole columns.
+    Built column by column: one pass over the assets reads what the columns need; what depends
+    on the algorithm description is computed once per distinct description (a large estate
+    repeats a few hundred of them), the other asset columns once per distinct key, and the
+    rest with numpy over whole columns.
     """
     reference = ctx.reference_year
     rows = np.empty((len(assets), len(FEATURES)), dtype=np.float32)
@@ -210,65 +211,89 @@ _STATIC = (
 )  # fmt: skip
 
 
+# What _asset_columns reads from one asset, by position in its key (after the seven fields).
+_CURVE, _PQC, _HYBRID, _IS_CA, _SENSITIVITY, _EXPOSURE = range(7, 13)
+# The columns that the key alone decides.
+_KEYED = np.asarray(
+    [
+        INDEX[name]
+        for name in (*_STATIC, "is_ca", "sensitivity", "cert_lifetime_days", "days_to_expiry")
+    ],
+    dtype=np.intp,
+)
+
+
 def _asset_columns(
     rows: Matrix, assets: Sequence[CryptoAsset], ctx: FeatureContext, reference: float
 ) -> None:
-    details = [asset.details for asset in assets]
-    kinds = [asset.kind for asset in assets]
-    # Everything build_facts and _static_row read from an asset, except its location and the
-    # details handled per asset below: assets with equal keys get equal facts.
+    # One pass reads every field and detail the columns use, except the location; each
+    # distinct key is computed once (a large estate repeats the same few thousand).
     keys = [
         (
-            a.kind,
-            a.algorithm or a.name,
-            bool(a.algorithm),
-            a.key_size,
-            a.family,
-            a.usage,
-            a.protocol,
-            curve,
-            pq,
+            a.kind, a.algorithm or a.name, bool(a.algorithm), a.key_size, a.family, a.usage,
+            a.protocol, d.get("curve"), d.get("pqc"), d.get("hybrid_pqc"), d.get("is_ca"),
+            d.get("sensitivity"), d.get("exposure"), d.get("not_after"),
+            d.get("lifetime_days"), d.get("days_to_expiry"),
         )
-        for a, curve, pq in zip(
-            assets,
-            [
-                d.get("curve") if k == "certificate" else None
-                for k, d in zip(kinds, details, strict=True)
-            ],
-            [bool(d.get("pqc") or d.get("hybrid_pqc")) for d in details],
-            strict=True,
-        )
-    ]
-    key_codes, first = _factorize(keys)
+        for a in assets
+        for d in (a.details,)
+    ]  # fmt: skip
+    codes, first = _factorize(keys)
+    part = np.empty((len(first), len(FEATURES)), dtype=np.float32)
+    flags, stated = _key_columns(
+        part, [assets[i] for i in first], [keys[i] for i in first], ctx, reference
+    )
+    rows[:, _KEYED] = part[codes][:, _KEYED]
+    # hybrid_pqc: the asset is PQ itself, or a key establishment where another asset at the
+    # same location offers a PQ or hybrid key exchange.
+    locations = [asset.location for asset in assets]
+    location_codes, location_first = _factorize(locations)
+    flags = flags[codes]
+    offers_pq = np.zeros(len(location_first), dtype=bool)
+    offers_pq[location_codes[flags[:, 2]]] = True
+    rows[:, INDEX["hybrid_pqc"]] = flags[:, 0] | (flags[:, 1] & offers_pq[location_codes])
+    by_location = np.asarray(
+        [float(EXPOSURES.index(_exposure_of_location(locations[i]))) for i in location_first]
+    )
+    stated = stated[codes]
+    rows[:, INDEX["exposure"]] = np.where(stated >= 0, stated, by_location[location_codes])
+
+
+def _key_columns(
+    part: Matrix,
+    assets: Sequence[CryptoAsset],
+    keys: Sequence[tuple[Any, ...]],
+    ctx: FeatureContext,
+    reference: float,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """The keyed columns of one asset per distinct key; returns ``_flags`` and the stated
+    exposure's code (-1: none) per key."""
+    # Everything build_facts and _static_row read: assets with equal keys get equal facts.
+    static_codes, first = _factorize(
+        [
+            (*key[:7], key[_CURVE] if key[0] == "certificate" else None,
+             bool(key[_PQC] or key[_HYBRID]))
+            for key in keys
+        ]
+    )  # fmt: skip
     facts = build_facts([assets[i] for i in first])
     static = np.asarray([_static_row(f, reference) for f in facts], dtype=np.float64)
     for column, name in enumerate(_STATIC):
-        rows[:, INDEX[name]] = static[key_codes, column]
-    # hybrid_pqc: the asset is PQ itself, or a key establishment where another asset at the
-    # same location offers a PQ or hybrid key exchange.
+        part[:, INDEX[name]] = static[static_codes, column]
     flags = np.asarray([_flags(f) for f in facts], dtype=bool).reshape(len(facts), 3)
-    location_codes, _ = _factorize([asset.location for asset in assets])
-    offers_pq = np.zeros(len(location_codes) and int(location_codes.max()) + 1, dtype=bool)
-    offers_pq[location_codes[flags[key_codes, 2]]] = True
-    hybrid = flags[key_codes, 0] | (flags[key_codes, 1] & offers_pq[location_codes])
-    rows[:, INDEX["hybrid_pqc"]] = hybrid
-    rows[:, INDEX["is_ca"]] = [1.0 if d.get("is_ca") else 0.0 for d in details]
-    rows[:, INDEX["sensitivity"]] = _mapped(
-        [d.get("sensitivity") or ctx.sensitivity for d in details],
+    part[:, INDEX["is_ca"]] = [1.0 if key[_IS_CA] else 0.0 for key in keys]
+    part[:, INDEX["sensitivity"]] = _mapped(
+        [key[_SENSITIVITY] or ctx.sensitivity for key in keys],
         lambda value: float(_level(value, SENSITIVITIES, 1)),
     )
     stated = _mapped(
-        [d.get("exposure") or ctx.exposure for d in details],
+        [key[_EXPOSURE] or ctx.exposure for key in keys],
         lambda value: (
             float(EXPOSURES.index(value)) if isinstance(value, str) and value in EXPOSURES else -1.0
         ),
     )
-    by_location = _mapped(
-        [asset.location for asset in assets],
-        lambda location: float(EXPOSURES.index(_exposure_of_location(location))),
-    )
-    rows[:, INDEX["exposure"]] = np.where(np.asarray(stated) >= 0, stated, by_location)
-    _certificate_columns(rows, assets, kinds, ctx)
+    _certificate_columns(part, assets, [asset.kind for asset in assets], ctx)
+    return flags[static_codes], np.asarray(stated, dtype=np.float64)
 
 
 def _certificate_columns(

@@ -11,6 +11,10 @@ per model (Fast TreeSHAP v2, Yang 2021): the Shapley values of the leaf's game
 of the training cover that does. Summed over leaves that is exactly what ``pred_contribs``
 computes; the sums here run in float64 in a fixed order, so they agree with XGBoost's float32
 ones to about 1e-4 score points and never depend on the CPU or the number of threads.
+
+A row's way through every tree depends only on where each value lies among the split points
+of all trees (its split classes): rows are computed once per class, and each tree reads its
+decision pattern from small per-feature tables indexed by class instead of comparing values.
 """
 
 from __future__ import annotations
@@ -35,9 +39,9 @@ class _Tree:
     path slot or output feature)."""
 
     node_feature: Ints  # internal nodes, in code-bit order
-    node_cond: npt.NDArray[np.float32]
-    node_default_left: Bools
-    node_cats: list[Bools | None]  # categorical splits: True where a category goes right
+    split_features: Ints  # the features the tree splits on, and per feature a table of the
+    split_offsets: Ints  # code bits of its splits that go left, indexed by split class
+    split_bits: npt.NDArray[np.uint64]
     edge_bit: Ints  # every edge of every root-to-leaf path, grouped by slot
     edge_left: Bools
     slot_starts: Ints  # a slot: one distinct feature on one leaf's path
@@ -61,49 +65,135 @@ class TreeExplainer:
         learner = model["learner"]
         self.num_features = int(learner["learner_model_param"]["num_feature"])
         base = str(learner["learner_model_param"]["base_score"]).strip("[]")
-        trees = [_flatten(tree) for tree in learner["gradient_booster"]["model"]["trees"]]
+        raw_trees = learner["gradient_booster"]["model"]["trees"]
+        self._splits = _split_points(raw_trees, self.num_features)
+        trees = [_flatten(tree, self._splits) for tree in raw_trees]
         self._trees = trees
         # base_score is 0 for reg:squarederror without boost_from_average; kept for others.
         self.bias = float(base) + sum(tree.bias for tree in trees)
 
     def contributions(self, rows: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """``(len(rows), num_features + 1)`` SHAP values; the last column is the bias."""
-        columns = np.ascontiguousarray(rows.T)
-        phi = np.zeros((self.num_features + 1, len(rows)), dtype=np.float64)
-        phi[-1] = self.bias
+        """``(len(rows), num_features + 1)`` SHAP values; the last column is the bias.
+
+        Rows in the same split classes (``split_classes``) take the same way at every split of
+        every tree, so they have the same values: each such row is computed once (a run's
+        expiry dates, for one, spread over far more values than the trees split on).
+        """
+        classes = self.split_classes(rows)
         if len(rows) == 0:
+            return self.class_contributions(classes)
+        first, inverse = distinct(classes)
+        return self.class_contributions(classes[first])[inverse]
+
+    def split_classes(self, rows: npt.NDArray[np.float32]) -> npt.NDArray[np.int32]:
+        """Per row and feature, which of the trees' decisions the value gets: 0 when missing,
+        else 1 + how many numeric split points lie at or below it; for a categorical feature,
+        1 + its category code, or 1 + the number of categories when no split knows it."""
+        classes = np.empty((len(rows), self.num_features), dtype=np.int32)
+        for feature, points in enumerate(self._splits.points):
+            column = rows[:, feature]
+            size = self._splits.categories[feature]
+            if size >= 0:
+                # XGBoost's rule: a code outside every split's set goes left everywhere.
+                valid = (column >= 0) & (column < size)
+                found = np.where(valid, np.where(valid, column, 0).astype(np.int32) + 1, size + 1)
+            else:
+                found = np.searchsorted(points, column, side="right") + 1
+            classes[:, feature] = np.where(np.isnan(column), 0, found)
+        return classes
+
+    def class_contributions(self, classes: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
+        """``contributions`` of rows given by their ``split_classes``."""
+        by_feature = np.ascontiguousarray(classes.T).astype(np.intp)
+        phi = np.zeros((self.num_features + 1, len(classes)), dtype=np.float64)
+        phi[-1] = self.bias
+        if len(classes) == 0:
             return phi.T.astype(np.float32)
         for tree in self._trees:
             if len(tree.node_feature) == 0:
                 continue  # a single leaf: only the bias
-            codes = _codes(tree, columns)
+            codes = _codes(tree, by_feature)
             distinct, inverse = np.unique(codes, return_inverse=True)
             per_pattern = _pattern_contributions(tree, distinct)
             phi[tree.features] += per_pattern[:, inverse.ravel()]
         return np.ascontiguousarray(phi.T).astype(np.float32)
 
 
-def _codes(tree: _Tree, columns: npt.NDArray[np.float32]) -> Ints:
-    """Each row's decisions in the tree as bits of one integer (1: goes left)."""
-    values = columns[tree.node_feature]
-    left = values < tree.node_cond[:, None]
-    for bit, cats in enumerate(tree.node_cats):
-        if cats is not None:
-            left[bit] = _categorical_left(values[bit], cats)
-    missing = np.isnan(values)
-    left = np.where(missing, tree.node_default_left[:, None], left)
-    packed = np.packbits(left, axis=0, bitorder="little")
-    wide = np.zeros((8, packed.shape[1]), dtype=np.uint8)
-    wide[: len(packed)] = packed
-    return np.ascontiguousarray(wide.T).view("<i8").ravel()
+def distinct(matrix: npt.NDArray[np.int32]) -> tuple[Ints, Ints]:
+    """The first row of each distinct row of ``matrix`` and every row's distinct index."""
+    width = matrix.dtype.itemsize * matrix.shape[1]
+    view = np.ascontiguousarray(matrix).view(np.dtype((np.void, width)))
+    _, first, inverse = np.unique(view.ravel(), return_index=True, return_inverse=True)
+    return first.astype(np.int64), inverse.ravel().astype(np.int64)
 
 
-def _categorical_left(values: npt.NDArray[np.float32], goes_right: Bools) -> Bools:
-    """XGBoost's rule: a category in the split's set goes right; any other goes left."""
-    valid = (values >= 0) & (values < len(goes_right))
-    codes = np.where(valid, values, 0).astype(np.int64)
-    result: Bools = ~(valid & goes_right[codes])
-    return result
+@dataclass(frozen=True, slots=True)
+class _Splits:
+    """Per feature, the sorted numeric split conditions of all trees, and for a categorical
+    feature the number of category codes its splits name (-1: a numeric feature)."""
+
+    points: list[npt.NDArray[np.float32]]
+    categories: list[int]
+
+
+def _split_points(trees: list[dict[str, Any]], num_features: int) -> _Splits:
+    points: list[set[float]] = [set() for _ in range(num_features)]
+    categories = [-1] * num_features
+    for tree in trees:
+        by_category = _categories(tree)
+        for node, child in enumerate(tree["left_children"]):
+            if child == -1:
+                continue
+            feature = int(tree["split_indices"][node])
+            if node in by_category:
+                categories[feature] = max(categories[feature], len(by_category[node]))
+            else:
+                points[feature].add(tree["split_conditions"][node])
+    if any(found and size >= 0 for found, size in zip(points, categories, strict=True)):
+        raise ValueError("a feature with both numeric and categorical splits")
+    arrays = [np.unique(np.asarray(sorted(found), dtype=np.float32)) for found in points]
+    return _Splits(arrays, categories)
+
+
+def _codes(tree: _Tree, classes: npt.NDArray[np.intp]) -> Ints:
+    """Each row's decisions in the tree as bits of one integer (1: goes left), from its
+    split classes (``classes[feature]``)."""
+    index = tree.split_offsets[:, None] + classes[tree.split_features]
+    codes: Ints = tree.split_bits[index].sum(axis=0, dtype=np.uint64).view(np.int64)
+    return codes
+
+
+def _decision_tables(
+    tree: dict[str, Any], internal: list[int], splits: _Splits
+) -> tuple[Ints, Ints, npt.NDArray[np.uint64]]:
+    """Per feature of the tree, the code bits of the splits a value of each split class
+    sends left (see ``TreeExplainer.split_classes``)."""
+    categories = _categories(tree)
+    tables: dict[int, npt.NDArray[np.uint64]] = {}
+    for bit, node in enumerate(internal):
+        feature = int(tree["split_indices"][node])
+        size = splits.categories[feature]
+        if size >= 0:
+            left = np.ones(size + 2, dtype=bool)  # unknown codes go left
+            goes_right = categories.get(node, np.zeros(0, dtype=bool))
+            left[1 : 1 + len(goes_right)] = ~goes_right
+        else:
+            points = splits.points[feature]
+            position = int(np.searchsorted(points, np.float32(tree["split_conditions"][node])))
+            left = np.zeros(len(points) + 2, dtype=bool)
+            left[1 : position + 2] = True  # class j holds values with j - 1 points at or below
+        left[0] = bool(tree["default_left"][node])
+        table = tables.setdefault(feature, np.zeros(len(left), dtype=np.uint64))
+        table |= left.astype(np.uint64) << np.uint64(bit)
+    features = sorted(tables)
+    sizes = [len(tables[feature]) for feature in features]
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    bits = (
+        np.concatenate([tables[feature] for feature in features])
+        if features
+        else np.zeros(0, dtype=np.uint64)
+    )
+    return np.asarray(features, dtype=np.int64), offsets, bits
 
 
 def _pattern_contributions(tree: _Tree, codes: Ints) -> Floats:
@@ -127,7 +217,7 @@ class _Leaf:
     slots: list[tuple[int, list[tuple[int, bool]]]]  # (feature, [(node bit, goes left)])
 
 
-def _flatten(tree: dict[str, Any]) -> _Tree:
+def _flatten(tree: dict[str, Any], splits: _Splits) -> _Tree:
     lefts: list[int] = tree["left_children"]
     internal = [node for node, child in enumerate(lefts) if child != -1]
     if len(internal) > 64:
@@ -155,12 +245,12 @@ def _flatten(tree: dict[str, Any]) -> _Tree:
     order = np.argsort(ints["slot_feature"], kind="stable")
     features, starts = np.unique(ints["slot_feature"][order], return_index=True)
     nodes = np.asarray(internal, dtype=np.int64)
-    categories = _categories(tree)
+    split_features, split_offsets, split_bits = _decision_tables(tree, internal, splits)
     return _Tree(
         node_feature=np.asarray(tree["split_indices"], dtype=np.int64)[nodes],
-        node_cond=np.asarray(tree["split_conditions"], dtype=np.float32)[nodes],
-        node_default_left=np.asarray(tree["default_left"], dtype=bool)[nodes],
-        node_cats=[categories.get(node) for node in internal],
+        split_features=split_features,
+        split_offsets=split_offsets,
+        split_bits=split_bits,
         edge_bit=ints["edge_bit"],
         edge_left=np.asarray(edge_left, dtype=bool),
         slot_starts=ints["slot_starts"],

@@ -1,11 +1,13 @@
 """The columnar feature builder and the numpy SHAP values against what they replace: the
-per-asset builder (bit for bit) and XGBoost's own ``pred_contribs``."""
+per-asset builder (bit for bit) and XGBoost's own ``pred_contribs``; and the shortcuts of
+``score_assets`` (split classes, vectorized explanations and rounding) against the direct
+per-row computation."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +21,8 @@ from qrap_core.enums import Usage
 from qrap_core.rules import RuleContext, evaluate
 from qrap_core.rules.base import FindingDraft
 from qrap_core.scoring.base import ScoringContext
-from qrap_core.scoring.features import FeatureContext, Matrix, extract
-from qrap_core.scoring.model import load_model, unique_rows
+from qrap_core.scoring.features import FEATURE_NAMES, FeatureContext, Matrix, extract
+from qrap_core.scoring.model import explanation, explanations, load_model, rounded, unique_rows
 from qrap_core.scoring.training import SiteSampler, dmatrix
 from tests.core.scoring.reference_features import reference_extract
 
@@ -122,6 +124,29 @@ class TestExtractMatchesThePerAssetBuilder:
         assert same_bits(extract(odd, findings, ctx), reference_extract(odd, findings, ctx))
         assert extract([], [], ctx).shape == (0, len(reference_extract(odd[:1], [], ctx)[0]))
 
+    def test_equal_details_of_other_types(self) -> None:
+        # Assets whose details compare equal (True == 1, 90 == 90.0, one instant in two
+        # zones) share a key: their rows must still be what each would get alone.
+        later = NOW + timedelta(days=400)
+        assets = [
+            CryptoAsset("certificate", f"CN={n}", f"10.0.0.{n}:443", Usage.SIGNATURE, "RSA",
+                        "RSA", 2048, details={"not_after": not_after, "lifetime_days": life,
+                                              "is_ca": ca, "pqc": pq, "sensitivity": "high"})
+            for n, (not_after, life, ca, pq) in enumerate([
+                (later, 90, True, 1),
+                (later.astimezone(timezone(timedelta(hours=5))), 90.0, 1, True),
+                (later.isoformat(), 90, 1.0, 1.0),
+                (later.replace(tzinfo=None), 90, 0, 0),
+                ("", None, False, None),
+            ])
+        ]  # fmt: skip
+        ctx = FeatureContext(
+            now=NOW, shelf_life_years=5, migration_years=2, threat_model="median",
+            survey_year=2024.95,
+        )  # fmt: skip
+        findings = evaluate(assets, RuleContext(now=NOW))
+        assert same_bits(extract(assets, findings, ctx), reference_extract(assets, findings, ctx))
+
 
 class TestContributions:
     def test_equal_xgboosts_own_shap_values(self) -> None:
@@ -145,3 +170,104 @@ class TestContributions:
         theirs = MODEL.booster.predict(dmatrix(rows), pred_contribs=True)
         assert np.abs(MODEL.explainer.contributions(rows) - theirs).max() < 1e-3
         assert MODEL.explainer.contributions(rows[:0]).shape == (0, 23)
+
+
+def odd_rows(rows: Matrix, seed: int, count: int) -> Matrix:
+    """Rows of a run, changed: missing values, unseen, negative and fractional category
+    codes, huge values, and values exactly at, just below and just above split points."""
+    rng = np.random.default_rng(seed)
+    odd = rows[rng.integers(0, len(rows), count)].copy()
+    odd[rng.random(odd.shape) < 0.15] = np.nan
+    family, usage = FEATURE_NAMES.index("family"), FEATURE_NAMES.index("usage")
+    odd[rng.random(count) < 0.1, family] = -3.0
+    odd[rng.random(count) < 0.1, family] = 2.5
+    odd[rng.random(count) < 0.1, usage] = 99.0
+    odd[rng.random(count) < 0.05, 3] = 3e38
+    odd[rng.random(count) < 0.05, 5] = -3e38
+    model = json.loads(MODEL.booster.save_raw("json"))
+    for tree in model["learner"]["gradient_booster"]["model"]["trees"][:40]:
+        for node, child in enumerate(tree["left_children"]):
+            if child == -1 or node in tree["categories_nodes"]:
+                continue
+            feature = int(tree["split_indices"][node])
+            at = np.float32(tree["split_conditions"][node])
+            for value in (at, np.nextafter(at, -np.inf), np.nextafter(at, np.inf)):
+                odd[int(rng.integers(0, count)), feature] = value
+    return odd
+
+
+class TestSplitClasses:
+    def test_rows_of_one_class_get_what_each_row_gets_alone(self) -> None:
+        assets, findings = estate(5, 200)
+        rows, _ = unique_rows(extract(assets, findings, MODEL.feature_context(context())))
+        odd = odd_rows(rows, 3, 3000)
+        together = MODEL.explainer.contributions(odd)
+        alone = np.concatenate([MODEL.explainer.contributions(odd[i : i + 1]) for i in range(300)])
+        assert same_bits(together[:300], alone)
+        theirs = MODEL.booster.predict(dmatrix(odd), pred_contribs=True)
+        assert np.abs(together - theirs).max() < 1e-3
+
+    def test_a_class_has_one_prediction(self) -> None:
+        assets, findings = estate(5, 200)
+        rows, _ = unique_rows(extract(assets, findings, MODEL.feature_context(context())))
+        odd = np.concatenate([rows, odd_rows(rows, 4, 3000)])
+        classes = MODEL.explainer.split_classes(odd)
+        _, inverse = unique_rows(classes)
+        assert len(np.unique(inverse)) < len(odd)  # the check below compares something
+        predicted = MODEL.booster.predict(dmatrix(odd))
+        first = np.full(inverse.max() + 1, -1)
+        first[inverse[::-1]] = np.arange(len(odd))[::-1]
+        assert predicted.tobytes() == predicted[first[inverse]].tobytes()
+
+
+def context() -> ScoringContext:
+    return ScoringContext(now=NOW, shelf_life_years=10, migration_years=3, crqc_year=2035)
+
+
+class TestScoreAssets:
+    def test_equals_scoring_every_row_directly(self) -> None:
+        assets, findings = estate(9, 300)
+        scored = MODEL.score_assets(assets, findings, context())
+        rows = extract(assets, findings, MODEL.feature_context(context()))
+        raw = MODEL.booster.predict(dmatrix(rows)).astype(np.float64)
+        contributions = MODEL.explainer.contributions(rows)
+        assert len(scored) == len(assets)
+        for i, result in enumerate(scored):
+            assert result.score == round(float(np.clip(raw[i], 0.0, 100.0)), 2)
+            assert result.explanation == explanation(rows[i], contributions[i])
+
+
+class TestExplanations:
+    def test_equal_the_row_by_row_lists(self) -> None:
+        assets, findings = estate(13, 300)
+        rows, _ = unique_rows(extract(assets, findings, MODEL.feature_context(context())))
+        rows = np.concatenate([rows, odd_rows(rows, 5, 2000)])
+        contributions = MODEL.explainer.contributions(rows)
+        expected = [explanation(rows[i], contributions[i]) for i in range(len(rows))]
+        assert explanations(rows, contributions) == expected
+
+    def test_small_contributions_and_empty_input(self) -> None:
+        rng = np.random.default_rng(8)
+        contributions = (rng.standard_normal((500, 23)) * 0.004).astype(np.float32)
+        contributions[::7, :3] = [0.005, -0.005, 0.0049999]
+        rows = rng.integers(0, 3, (500, 22)).astype(np.float32)
+        expected = [explanation(rows[i], contributions[i]) for i in range(len(rows))]
+        assert explanations(rows, contributions) == expected
+        assert explanations(rows[:0], contributions[:0]) == []
+
+
+class TestRounded:
+    @pytest.mark.parametrize("digits", [2, 3])
+    def test_rounds_as_python_does(self, digits: int) -> None:
+        rng = np.random.default_rng(digits)
+        halves = (np.arange(-20000, 20000) + 0.5) / 10.0**digits  # ties, as near as binary gets
+        values = np.concatenate([
+            halves, rng.standard_normal(20000) * 50, rng.random(2000) * 1e-4,
+            [0.0, -0.0, 2.675, 1.0005, -0.0005, 1e300, -1e300, np.inf, -np.inf, 1e-320],
+        ])  # fmt: skip
+        ours = rounded(values, digits).tolist()
+        assert ours == [round(value, digits) for value in values.tolist()]
+        assert [np.copysign(1.0, v) for v in ours] == [
+            np.copysign(1.0, round(value, digits)) for value in values.tolist()
+        ]
+        assert np.isnan(rounded(np.array([np.nan]), digits)[0])
