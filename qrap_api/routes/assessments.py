@@ -9,7 +9,6 @@ from pydantic import BaseModel, Field
 
 from qrap_api.deps import Analyst, Page, ReadUow, Uow, Viewer, get_state
 from qrap_api.state import AppState
-from qrap_core.assessment import report as json_report
 from qrap_core.assessment import report_stream
 from qrap_core.assessment import service as assessment_service
 from qrap_core.assessment.models import Assessment
@@ -21,7 +20,8 @@ from qrap_core.finding import service as finding_service
 from qrap_core.finding.schemas import CryptoAssetRead
 from qrap_core.reports import cbom as cbom_export
 from qrap_core.reports import csv_report
-from qrap_core.reports import formats as export_formats
+from qrap_core.reports import html as html_export
+from qrap_core.reports import sarif as sarif_export
 from qrap_core.reports.formats import ExportFormat
 from qrap_core.webhook import service as webhook_service
 
@@ -161,6 +161,8 @@ _STREAMED = {
     "json": (report_stream.json_document, "application/json", "json"),
     "csv": (report_stream.csv_document, csv_report.MEDIA_TYPE, "csv"),
     "cbom": (report_stream.cbom_document, cbom_export.MEDIA_TYPE, "cdx.json"),
+    "sarif": (report_stream.sarif_document, sarif_export.MEDIA_TYPE, "sarif"),
+    "html": (report_stream.html_document, html_export.MEDIA_TYPE, "html"),
 }
 
 
@@ -177,8 +179,9 @@ def get_report(
     """The latest completed run (else the latest run) as the Appendix B JSON document, a
     CycloneDX 1.6 CBOM, SARIF 2.1.0, CSV of the findings or a self-contained HTML report.
 
-    JSON, CSV and CBOM are streamed from batched queries; ``page``/``page_size`` give the
-    JSON report a page at a time (``page_size`` assets and findings, with the totals)."""
+    Every format is streamed from batched queries, so memory does not grow with the run;
+    ``page``/``page_size`` give the JSON report a page at a time (``page_size`` assets and
+    findings, with the totals)."""
     assessment = assessment_service.get(uow, actor, assessment_id)
     if page is not None:
         if format != "json":
@@ -187,17 +190,12 @@ def get_report(
                 details=[{"field": "page", "message": "only with format=json"}],
             )
         return report_stream.page(uow, assessment, page, page_size)
-    streamed = _STREAMED.get(format)
-    if streamed is not None:
-        writer, media_type, extension = streamed
-        return StreamingResponse(
-            writer(state.db, assessment.id),
-            media_type=media_type,
-            headers=_disposition(assessment, extension) if format != "json" else None,
-        )
-    report = json_report.build(uow, assessment)
-    text, media_type, extension = export_formats.render(report, format)
-    return Response(text, media_type=media_type, headers=_disposition(assessment, extension))
+    writer, media_type, extension = _STREAMED[format]
+    return StreamingResponse(
+        writer(state.db, assessment.id),
+        media_type=media_type,
+        headers=_disposition(assessment, extension) if format != "json" else None,
+    )
 
 
 def _disposition(assessment: Assessment, extension: str) -> dict[str, str]:

@@ -46,17 +46,20 @@ def build(uow: UnitOfWork, assessment: Assessment) -> Report:
 def unrecognised_algorithms(assets: list[CryptoAssetRecord]) -> list[UnrecognisedAlgorithm]:
     """Assets whose algorithm the catalog did not recognise (``details.unrecognised``): listed
     here so that an unknown name is never silently left out of the assessment."""
-    return [
-        UnrecognisedAlgorithm(
-            asset_id=str(asset.id),
-            kind=asset.kind,
-            name=asset.name,
-            location=asset.location,
-            algorithm=asset.details.get("unrecognised_algorithm") or asset.algorithm,
-        )
-        for asset in assets
-        if asset.details.get("unrecognised")
-    ]
+    return [entry for asset in assets if (entry := unrecognised(asset)) is not None]
+
+
+def unrecognised(asset: CryptoAssetRecord) -> UnrecognisedAlgorithm | None:
+    """The asset's entry in ``unrecognised_algorithms``, or None when the catalog knew it."""
+    if not asset.details.get("unrecognised"):
+        return None
+    return UnrecognisedAlgorithm(
+        asset_id=str(asset.id),
+        kind=asset.kind,
+        name=asset.name,
+        location=asset.location,
+        algorithm=asset.details.get("unrecognised_algorithm") or asset.algorithm,
+    )
 
 
 def migration_plan(

@@ -220,34 +220,58 @@ def plan_migration(items: Sequence[PlanInput], *, profile: Profile = "nist") -> 
     skipped: list[SkippedAsset] = []
     unknown: list[str] = []
     for position, item in enumerate(items):
-        info = parse_algorithm(item.algorithm, item.key_size)
-        reason = _skip_reason(info, profile)
-        if reason is not None and item.target_algorithm is None:
-            skipped.append(SkippedAsset(item.asset, item.algorithm, reason))
-            continue
-        target = _target(item, info, profile)
-        if target.algorithm == MANUAL_REVIEW:
-            unknown.append(item.algorithm.strip())
-            if item.target_algorithm is not None:
-                # The caller knows what this is (a cipher suite, say); the catalog does not.
-                target = _Target(item.target_algorithm, "MEDIUM", "", "classical")
-        elif item.classical and target.phase not in ("review",):
-            target = _Target(target.algorithm, target.effort, target.note, "classical")
-        notes = " ".join(part for part in (target.note, item.notes or "") if part)
-        step = MigrationStep(
-            asset=item.asset,
-            current_algorithm=info.canonical if info.known else item.algorithm.strip(),
-            target_algorithm=item.target_algorithm or target.algorithm,
-            priority=item.urgency,
-            estimated_effort=item.effort or target.effort,
-            notes=notes,
-            deadline=_earliest(item.deadline, _deadline(info, target.phase, item, profile)),
-            depends_on=list(dict.fromkeys(item.depends_on)),
-            usage=_effective_usage(item, info).value,
-            role=item.role,
-        )
-        drafts.append((step, target.phase, position))
+        drafted = draft_step(item, profile)
+        if drafted.unknown is not None:
+            unknown.append(drafted.unknown)
+        if drafted.skipped is not None:
+            skipped.append(drafted.skipped)
+        elif drafted.step is not None:
+            drafts.append((drafted.step, drafted.phase, position))
     return _assemble(drafts, skipped, len(items), profile, unknown)
+
+
+@dataclass(frozen=True, slots=True)
+class DraftedStep:
+    """One item planned on its own: its step and phase key (``phase`` is the key, the step's
+    ``phase`` number is not set yet), or why it needs none; ``unknown`` is an algorithm name
+    the catalog does not know."""
+
+    step: MigrationStep | None
+    phase: str
+    skipped: SkippedAsset | None = None
+    unknown: str | None = None
+
+
+def draft_step(item: PlanInput, profile: Profile = "nist") -> DraftedStep:
+    """What ``plan_migration`` makes of one item before it orders the steps: the part of the
+    plan that depends on the item alone."""
+    info = parse_algorithm(item.algorithm, item.key_size)
+    reason = _skip_reason(info, profile)
+    if reason is not None and item.target_algorithm is None:
+        return DraftedStep(None, "", skipped=SkippedAsset(item.asset, item.algorithm, reason))
+    target = _target(item, info, profile)
+    unknown = None
+    if target.algorithm == MANUAL_REVIEW:
+        unknown = item.algorithm.strip()
+        if item.target_algorithm is not None:
+            # The caller knows what this is (a cipher suite, say); the catalog does not.
+            target = _Target(item.target_algorithm, "MEDIUM", "", "classical")
+    elif item.classical and target.phase not in ("review",):
+        target = _Target(target.algorithm, target.effort, target.note, "classical")
+    notes = " ".join(part for part in (target.note, item.notes or "") if part)
+    step = MigrationStep(
+        asset=item.asset,
+        current_algorithm=info.canonical if info.known else item.algorithm.strip(),
+        target_algorithm=item.target_algorithm or target.algorithm,
+        priority=item.urgency,
+        estimated_effort=item.effort or target.effort,
+        notes=notes,
+        deadline=_earliest(item.deadline, _deadline(info, target.phase, item, profile)),
+        depends_on=list(dict.fromkeys(item.depends_on)),
+        usage=_effective_usage(item, info).value,
+        role=item.role,
+    )
+    return DraftedStep(step, target.phase, unknown=unknown)
 
 
 def _assemble(
@@ -353,7 +377,12 @@ def plan_from_findings(
 
 
 def _label(asset: CryptoAsset) -> str:
-    return asset.location if asset.name == asset.location else f"{asset.location} ({asset.name})"
+    return asset_label(asset.location, asset.name)
+
+
+def asset_label(location: str, name: str) -> str:
+    """How a step names an asset: its location, with its name when that differs."""
+    return location if name == location else f"{location} ({name})"
 
 
 def _issuer_labels(assets: Sequence[CryptoAsset], labels: dict[int, str]) -> dict[int, str]:

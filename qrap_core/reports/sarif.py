@@ -8,11 +8,19 @@ keeps QRAP's per-observation fingerprint so a dashboard tracks one finding acros
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from qrap_core import __version__
 from qrap_core.enums import AssessmentStatus, RiskLevel
-from qrap_core.reports.model import Report, ReportFinding, ReportRun, json_time
+from qrap_core.reports.model import (
+    Report,
+    ReportAssessment,
+    ReportFinding,
+    ReportRun,
+    json_time,
+)
 from qrap_core.rules.engine import rule_catalog
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -36,9 +44,36 @@ _SEVERITY: dict[RiskLevel, str] = {
 
 def render(report: Report) -> str:
     """The SARIF log (JSON text) of a report built by ``assessment.report.build``."""
+    unlisted = unlisted_rules((f.rule_id, f.title) for f in report.findings)
+    return "".join(stream(report.assessment, report.run, report.findings, unlisted))
+
+
+def unlisted_rules(rules: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (rule id, title) of each rule the catalog no longer has, in the order the findings
+    first name it, with that first finding's title; ``rules`` is (rule id, title) per finding."""
+    _, index = _rules()
+    seen: dict[str, str] = {}
+    for rule_id, title in rules:
+        if rule_id not in index and rule_id not in seen:
+            seen[rule_id] = title
+    return list(seen.items())
+
+
+def stream(
+    assessment: ReportAssessment,
+    run: ReportRun | None,
+    findings: Iterable[ReportFinding],
+    unlisted: Sequence[tuple[str, str]],
+    batch: int = 500,
+) -> Iterator[str]:
+    """``render``'s text in pieces, the results written ``batch`` findings at a time as they
+    are read. ``unlisted`` (``unlisted_rules`` of the findings) must be known first: the
+    rules precede the results in the log."""
     rules, index = _rules()
-    results = [_result(finding, rules, index) for finding in report.findings]
-    assessment = report.assessment
+    for rule_id, title in unlisted:
+        index[rule_id] = len(rules)
+        rules.append({"id": rule_id, "shortDescription": {"text": title}})
+    marker = f"qrap-results-{uuid.uuid4().hex}"
     log = {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -53,8 +88,8 @@ def render(report: Report) -> str:
                     }
                 },
                 "automationDetails": {"id": f"qrap/{assessment.id}/"},
-                "invocations": [_invocation(report.run)],
-                "results": results,
+                "invocations": [_invocation(run)],
+                "results": [marker],
                 "properties": {
                     "assessment": assessment.name,
                     "risk_score": assessment.risk_score,
@@ -63,7 +98,29 @@ def render(report: Report) -> str:
             }
         ],
     }
-    return json.dumps(log, indent=2)
+    # The log as json.dumps(indent=2) writes it, the results array spliced in where the
+    # marker (a string no value can equal) stands.
+    head, tail = json.dumps(log, indent=2).split(json.dumps(marker), 1)
+    pad = head[head.rindex("\n") :]
+    results = iter(findings)
+    first = next(results, None)
+    if first is None:
+        yield head[: head.rindex("[") + 1] + "]" + tail[tail.index("]") + 1 :]
+        return
+    yield head
+    parts = [_indented(first, rules, index, pad)]
+    for finding in results:
+        parts.append("," + pad + _indented(finding, rules, index, pad))
+        if len(parts) >= batch:
+            yield "".join(parts)
+            parts = []
+    yield "".join(parts) + tail
+
+
+def _indented(
+    finding: ReportFinding, rules: list[dict[str, Any]], index: dict[str, int], pad: str
+) -> str:
+    return json.dumps(_result(finding, rules, index), indent=2).replace("\n", pad)
 
 
 def _rules() -> tuple[list[dict[str, Any]], dict[str, int]]:
