@@ -415,13 +415,29 @@ def html_document(db: Database, assessment_id: uuid.UUID, batch: int = BATCH) ->
                 .group_by(Finding.risk_level)
             )
             counts.update({RiskLevel(level): n for level, n in uow.session.execute(query)})
-        yield from html.stream(
-            top.assessment,
-            top.run,
-            [ReportTarget.model_validate(t) for t in top.targets],
-            counts,
-            findings(uow, top.run_id, batch),
-            plan_steps(uow, top.run_id, batch=batch),
-            assets(uow, top.run_id, batch),
-            batch=batch,
-        )
+        with PlanStream("nist") as plan:  # planned first: its timeline is drawn above its steps
+            for asset, drafts, issuer in _plan_rows(uow, top.run_id, batch):
+                plan.add(asset, drafts, issuer)
+            pictures = html.Pictures(_categories(uow, top.run_id), plan.milestones())
+            yield from html.stream(
+                top.assessment,
+                top.run,
+                [ReportTarget.model_validate(t) for t in top.targets],
+                counts,
+                findings(uow, top.run_id, batch),
+                (StepRead.model_validate(step) for step in plan.steps()),
+                assets(uow, top.run_id, batch),
+                batch=batch,
+                pictures=pictures,
+            )
+
+
+def _categories(uow: UnitOfWork, run_id: uuid.UUID | None) -> dict[str, int]:
+    if run_id is None:
+        return {}
+    query = (
+        select(Finding.category, func.count())
+        .where(Finding.run_id == run_id)
+        .group_by(Finding.category)
+    )
+    return {str(category): n for category, n in uow.session.execute(query)}

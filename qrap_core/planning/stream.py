@@ -192,6 +192,14 @@ class PlanStream:
         for bucket in order:
             yield keys[bucket[1]], bucket
 
+    def milestones(self) -> list[tuple[int, str, date | None, str]]:
+        """The plan's phases as (number, name, deadline, priority), in order: the timeline's."""
+        return [
+            (number, _PHASE_SPEC[key].name, self._phase_deadline.get(key),
+             self._phase_priority[key].value)
+            for key, number in self._numbers().items()
+        ]  # fmt: skip
+
     def step_texts(self) -> Iterator[str]:
         """Each step's JSON text (``_step_dict``'s), in the plan's order."""
         numbers = self._numbers()

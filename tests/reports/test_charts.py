@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 from qrap_core.reports import charts
+from tests.cli.test_assess import EXAMPLES, qrap
 
 _REFUSED = re.compile(r"<script|<style|\sstyle=|\son[a-z]+=", re.IGNORECASE)
 
@@ -65,3 +67,21 @@ def test_axis_ticks_are_round_and_whole_for_runs_and_years() -> None:
     assert _ticks(2026, 2056, whole=True) == [2030, 2035, 2040, 2045, 2050, 2055]
     assert _ticks(0, 2, whole=True) == [0, 1, 2]  # one run: no "run 0.5"
     assert _ticks(0.0, 0.9) == [0.0, 0.2, 0.4, 0.6, 0.8]
+
+
+def test_the_html_report_draws_the_dashboards_charts(tmp_path: Path) -> None:
+    """Item 5 of the dashboard: the report (no scripts) shares its charts as inline SVG."""
+    done = qrap("assess", "--inventory", str(EXAMPLES / "inventory.json"), "--format", "html",
+                tmp_path=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    page = done.stdout
+    titles = re.findall(
+        r'<svg [^>]*role="img"[^>]*><title>([^<]+)</title><desc>([^<]*)</desc>', page
+    )
+    drawn = dict(titles)
+    assert set(drawn) == {"Findings by level", "Findings by category", "Migration plan"}
+    kpis = dict(re.findall(r'<div class="kpi">(\w+)<b>(\d+)</b></div>', page))
+    for level in ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"):
+        assert f"{level}: {kpis[level.title()]}" in drawn["Findings by level"]
+    assert re.search(r"1\. [^:]+: by \d{4}-\d{2}-\d{2}", drawn["Migration plan"])
+    assert "<script" not in page
