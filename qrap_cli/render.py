@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -53,6 +54,9 @@ def _target_detail(details: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+_WIDE = 100  # columns from which the findings table shows its category column
+
+
 def print_report(console: Console, report: Report) -> None:
     console.print(_headline(report))
     summary = report.assessment.summary
@@ -68,7 +72,7 @@ def print_report(console: Console, report: Report) -> None:
         f"  | assets {summary.assets_scanned}"
     )
     console.print(_targets(report.targets))
-    console.print(_findings(report.findings))
+    console.print(_findings(report.findings, narrow=console.width < _WIDE))
     unknown = report.unrecognised_algorithms
     if unknown:
         names = ", ".join(sorted({u["algorithm"] or u["name"] for u in unknown}))
@@ -108,20 +112,31 @@ def _targets(targets: list[ReportTarget]) -> Table:
     return table
 
 
-def _findings(findings: list[ReportFinding]) -> Table:
-    table = Table(title="Findings", title_justify="left")
-    for column in ("level", "category", "asset", "finding", "rule", "score"):
-        table.add_column(column, overflow="fold")
+def _findings(findings: list[ReportFinding], *, narrow: bool = False) -> Table:
+    # Readable at 80 columns: no vertical rules, and no category column (the rule id says
+    # it); ids and levels never break, words wrap at spaces.
+    table = Table(
+        title="Findings", title_justify="left", box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD
+    )
+    table.add_column("level", no_wrap=True)
+    if not narrow:
+        table.add_column("category", no_wrap=True)
+    table.add_column("asset", overflow="fold")
+    table.add_column("finding", overflow="fold")
+    table.add_column("rule", no_wrap=True)
+    table.add_column("score", no_wrap=True, justify="right")
     for finding in findings:
         level = finding.risk_level
-        table.add_row(
-            safe(level, _LEVEL_STYLE.get(level, "")),
-            safe(finding.category),
+        cells = [safe(level, _LEVEL_STYLE.get(level, ""))]
+        if not narrow:
+            cells.append(safe(finding.category))
+        cells += [
             safe(finding.affected_asset),
             safe(finding.title),
             safe(finding.rule_id),
-            f"{finding.risk_score:.0f}",
-        )
+            Text(f"{finding.risk_score:.0f}"),
+        ]
+        table.add_row(*cells)
     return table
 
 

@@ -50,3 +50,18 @@ class TestPrintReport:
 
     def test_no_floor_line_when_the_model_score_stands(self) -> None:
         assert "raised from" not in _printed(_report(model_risk_score=85.0, risk_floor=None))
+
+
+class TestNarrowTerminal:
+    def test_findings_read_at_80_columns(self) -> None:
+        findings = [
+            {"rule_id": "QRAP-HNDL-001", "category": "HARVEST_NOW_DECRYPT_LATER",
+             "affected_asset": "legacy billing gateway",
+             "title": "Data protected by RSA-2048 can be harvested now and decrypted later"},
+        ]  # fmt: skip
+        console = Console(width=80, record=True, force_terminal=False)
+        print_report(console, sample_report(findings=findings))
+        text = console.export_text()
+        assert max(len(line) for line in text.splitlines()) <= 80
+        assert "QRAP-HNDL-001" in text  # never broken across lines
+        assert "HARVEST_NOW" not in text  # the category column gives way to the finding
