@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from qrap_api import errors, metrics, openapi, ui
@@ -71,10 +72,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if database is None:
             _report_missing_database(settings.sqlalchemy_url)
+        # Sync routes run in AnyIO's threads; the pool keeps a connection for each of them.
+        to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
+        pool_size, max_overflow = settings.api_pool()
         db = database or Database(
             settings.sqlalchemy_url,
-            pool_size=settings.db_min_conns or 1,
-            max_overflow=max(0, settings.db_max_conns - settings.db_min_conns),
+            pool_size=pool_size,
+            max_overflow=max_overflow,
             read_url=settings.db_read_url,
         )
         app.state.qrap = AppState(

@@ -84,13 +84,25 @@ class Settings(BaseSettings):
         " everything reads from the primary. Same URL forms as QRAP_DATABASE_URL.",
     )
     db_max_conns: int = Field(
-        default=25,
+        default=50,
         ge=1,
         le=1000,
         description="Most database connections per API process (pool size plus overflow).",
     )
     db_min_conns: int = Field(
-        default=5, ge=0, le=1000, description="Database connections each API process keeps open."
+        default=5,
+        ge=0,
+        le=1000,
+        description="Database connections each API process keeps open at least; it keeps one"
+        " per QRAP_API_THREADS thread when QRAP_DB_MAX_CONNS allows.",
+    )
+    api_threads: int = Field(
+        default=40,
+        ge=1,
+        le=1000,
+        description="Worker threads per API process that run the synchronous routes (AnyIO's"
+        " default, 40); the pool keeps as many connections, so a busy API reuses them instead"
+        " of opening one per request.",
     )
     # The least-privilege role the migrations grant to (docs/deployment.md): the API and the
     # workers connect as it; the migrations run as the owner of the tables.
@@ -485,6 +497,12 @@ class Settings(BaseSettings):
         if self.env == "production" and self.idempotency_ttl_seconds < 86_400:
             raise ValueError("QRAP_IDEMPOTENCY_TTL_SECONDS must be at least 86400 in production")
         return self
+
+    def api_pool(self) -> tuple[int, int]:
+        """The API's pool as (connections kept, overflow): one kept per thread, at least
+        QRAP_DB_MIN_CONNS, at most QRAP_DB_MAX_CONNS in all."""
+        kept = min(self.db_max_conns, max(self.db_min_conns, self.api_threads))
+        return kept, self.db_max_conns - kept
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -23,7 +23,6 @@ from qrap_core.reports import csv_report
 from qrap_core.reports import html as html_export
 from qrap_core.reports import sarif as sarif_export
 from qrap_core.reports.formats import ExportFormat
-from qrap_core.webhook import service as webhook_service
 
 router = APIRouter(prefix="/api/v1/assessments", tags=["assessments"])
 AssessmentId = Annotated[uuid.UUID, Path(description="assessment id")]
@@ -74,13 +73,14 @@ def create_assessment(
     spec: AssessmentCreate, uow: Uow, actor: Analyst, response: Response
 ) -> AssessmentDetail:
     """Create an assessment. With `run: true` a run is queued after commit and the answer is 202."""
-    assessment = assessment_service.create(uow, actor, spec)
-    response.headers["Location"] = f"/api/v1/assessments/{assessment.id}"
+    created = assessment_service.submit(uow, actor, spec)
+    response.headers["Location"] = f"/api/v1/assessments/{created.assessment.id}"
     if spec.run:
         response.status_code = 202
-    detail = _detail(uow, assessment)
-    endpoint = webhook_service.assessment_endpoint(uow, assessment.id) if spec.webhook_url else None
-    detail.webhook_secret = endpoint.secret if endpoint is not None else None
+    # Built from the rows just written: reading them back would cost round trips, not news.
+    detail = AssessmentDetail.model_validate(created.assessment)
+    detail.latest_run = RunRead.model_validate(created.run) if created.run is not None else None
+    detail.webhook_secret = created.webhook.secret if created.webhook is not None else None
     return detail
 
 

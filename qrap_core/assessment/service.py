@@ -4,6 +4,7 @@ the state changes themselves are `lifecycle`'s."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from qrap_core.assessment.models import Assessment, AssessmentRun
 from qrap_core.assessment.schemas import AssessmentCreate
 from qrap_core.audit import service as audit
 from qrap_core.audit.service import Actor
-from qrap_core.db import UnitOfWork, utcnow
+from qrap_core.db import UnitOfWork, new_id, utcnow
 from qrap_core.discovery import certificate
 from qrap_core.discovery.targets import (
     CbomTarget,
@@ -29,6 +30,7 @@ from qrap_core.organization import service as organization_service
 from qrap_core.pagination import Page
 from qrap_core.settings import get_settings
 from qrap_core.webhook import service as webhook_service
+from qrap_core.webhook.models import WebhookEndpoint
 
 
 def resolve_targets(target_assets: list[str], targets: list[Target]) -> list[Target]:
@@ -90,8 +92,26 @@ def check_artifacts(uow: UnitOfWork, organization_id: uuid.UUID, targets: list[T
         raise InvalidInput("invalid targets: " + problems[0]["message"], details=problems)
 
 
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What ``submit`` wrote: the assessment, its queued run and its webhook endpoint, if any."""
+
+    assessment: Assessment
+    run: AssessmentRun | None
+    webhook: WebhookEndpoint | None
+
+
 def create(uow: UnitOfWork, actor: Actor, spec: AssessmentCreate) -> Assessment:
     """Create an assessment; with ``spec.run`` also queue its first run (sent after commit)."""
+    return submit(uow, actor, spec).assessment
+
+
+def submit(uow: UnitOfWork, actor: Actor, spec: AssessmentCreate) -> Submission:
+    """``create``, returning every row it wrote, so an answer needs no reads after it.
+
+    The assessment gets its id here, so nothing is flushed before its run: one flush writes the
+    assessment (already QUEUED) and its run, and both audit entries go in one INSERT after it.
+    """
     org = organization_service.get(uow, actor, spec.organization_id)
     resolve_targets(spec.target_assets, spec.targets)
     check_artifacts(uow, org.id, spec.targets)
@@ -100,10 +120,31 @@ def create(uow: UnitOfWork, actor: Actor, spec: AssessmentCreate) -> Assessment:
             "an assessment to run needs at least one target",
             details=[{"field": "target_assets", "message": "empty"}],
         )
+    assessment = _new_assessment(org.id, actor, spec)
+    uow.session.add(assessment)
+    webhook = None
+    if spec.webhook_url:
+        webhook = webhook_service.attach_to_assessment(
+            uow, actor, assessment, spec.webhook_url, get_settings()
+        )
+    # A new assessment is DRAFT with targets, so start_run's other refusals cannot apply.
+    run = _queue(uow, actor, assessment) if spec.run else None
+    audit.record(
+        uow, actor, "assessment.create", "assessment", assessment.id,
+        organization_id=org.id, details=_creation_details(assessment, spec),
+    )  # fmt: skip
+    if run is not None:
+        _record_run(uow, actor, assessment, run)
+    uow.session.flush()  # the answer needs the defaults (created_at...) of every row
+    return Submission(assessment, run, webhook)
+
+
+def _new_assessment(organization_id: uuid.UUID, actor: Actor, spec: AssessmentCreate) -> Assessment:
     # The authenticated principal, never what the body claims (old clients still send it).
     creator = actor.subject
-    assessment = Assessment(
-        organization_id=org.id,
+    return Assessment(
+        id=new_id(),
+        organization_id=organization_id,
         name=spec.name,
         status=AssessmentStatus.DRAFT,
         target_assets=list(spec.target_assets),
@@ -120,19 +161,6 @@ def create(uow: UnitOfWork, actor: Actor, spec: AssessmentCreate) -> Assessment:
         schedule=spec.schedule,
         next_run_at=schedule_lib.next_due(spec.schedule, utcnow()) if spec.schedule else None,
     )
-    uow.session.add(assessment)
-    uow.session.flush()
-    if spec.webhook_url:
-        webhook_service.attach_to_assessment(
-            uow, actor, assessment, spec.webhook_url, get_settings()
-        )
-    audit.record(
-        uow, actor, "assessment.create", "assessment", assessment.id,
-        organization_id=org.id, details=_creation_details(assessment, spec),
-    )  # fmt: skip
-    if spec.run:
-        start_run(uow, actor, assessment)
-    return assessment
 
 
 def _creation_details(assessment: Assessment, spec: AssessmentCreate) -> dict[str, Any]:
@@ -193,19 +221,27 @@ def start_run(uow: UnitOfWork, actor: Actor, assessment: Assessment) -> Assessme
             "the assessment has no targets to analyze",
             details=[{"field": "target_assets", "message": "empty"}],
         )
-    run = lifecycle.queue(
+    run = _queue(uow, actor, assessment)
+    _record_run(uow, actor, assessment, run)
+    return run
+
+
+def _queue(uow: UnitOfWork, actor: Actor, assessment: Assessment) -> AssessmentRun:
+    return lifecycle.queue(
         uow,
         assessment,
         triggered_by=actor.subject,
         max_attempts=get_settings().run_max_attempts,
         now=utcnow(),
     )
+
+
+def _record_run(uow: UnitOfWork, actor: Actor, assessment: Assessment, run: AssessmentRun) -> None:
     audit.record(
         uow, actor, "assessment.run", "assessment", assessment.id,
         organization_id=assessment.organization_id,
         details={"run_id": str(run.id), "run_number": run.run_number},
     )  # fmt: skip
-    return run
 
 
 def cancel(uow: UnitOfWork, actor: Actor, assessment: Assessment) -> Assessment:

@@ -253,7 +253,11 @@ class TestThroughTheProxy:
         assert "x-request-id" in response.headers  # the API's answer, not the proxy's
 
     def test_ui_is_routed_to_the_api(self, proxy: Proxy) -> None:
-        direct = httpx.get(f"http://127.0.0.1:{proxy.api_port}/ui/")
+        # The same credentials both ways: the dashboard accepts the API's headers too.
+        direct = httpx.get(
+            f"http://127.0.0.1:{proxy.api_port}/ui/",
+            headers={"Authorization": f"ApiKey {ADMIN_KEY}"},
+        )
         with proxy.client() as client:
             response = client.get("/ui/")
         assert (response.status_code, "x-request-id" in response.headers) == (
