@@ -40,8 +40,22 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
-    """Build an engine; SQLite gets foreign keys and a busy timeout, PostgreSQL a checked pool."""
+# Pooled PostgreSQL connections older than this are replaced at checkout, before an idle
+# timeout on the way (a firewall, PgBouncer's server_idle_timeout) can have cut them.
+POOL_RECYCLE_SECONDS = 1800
+
+
+def make_engine(
+    url: str, *, pool_size: int = 5, max_overflow: int = 10, pre_ping: bool = True
+) -> Engine:
+    """Build an engine; SQLite gets foreign keys and a busy timeout, PostgreSQL a pool whose
+    connections are recycled after ``POOL_RECYCLE_SECONDS``.
+
+    ``pre_ping`` tests each connection at checkout (one round trip per transaction), so a
+    connection that died with a PostgreSQL restart is replaced before use. Without it a dead
+    connection fails its first statement with ``OperationalError``, SQLAlchemy then discards
+    the whole pool, and the caller retries: for a worker whose tasks retry database errors
+    anyway (docs/reliability.md, T20) that saves a round trip per transaction."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -54,7 +68,8 @@ def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engi
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
+        pool_recycle=POOL_RECYCLE_SECONDS,
         hide_parameters=True,
         future=True,
     )
@@ -146,9 +161,12 @@ class Database:
         pool_size: int = 5,
         max_overflow: int = 10,
         read_url: str | None = None,
+        pre_ping: bool = True,
     ) -> None:
         self.url = url
-        self.engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        self.engine = make_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, pre_ping=pre_ping
+        )
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         # Lists and reports may read from a replica (QRAP_DB_READ_URL); without one, the primary.
         self.read_engine = (

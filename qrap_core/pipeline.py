@@ -135,10 +135,11 @@ class RunExecutor:
 
         A run with more targets than the chunk size is cut into chunks: with ``fan_out`` their
         messages go to the broker for any worker, without it this process runs them."""
-        claimed = self._claim(run_id)
-        if claimed is None:
+        claim = self._claim(run_id)
+        if claim is None:
             self._after_terminal(run_id)
             return RunOutcome(run_id, "SKIPPED", "not claimable (done, cancelled or leased)")
+        claimed, resolved = claim
         log.info(
             "run.claimed",
             run_id=str(run_id),
@@ -156,17 +157,23 @@ class RunExecutor:
         )
         try:
             with keeper:
-                targets = resolve_targets(list(claimed.target_assets), claimed.parsed_targets())
+                # Inputs that did not parse at the claim raise here, and fail the run.
+                targets = (
+                    resolved
+                    if resolved is not None
+                    else resolve_targets(list(claimed.target_assets), claimed.parsed_targets())
+                )
                 specs = self._cut(targets, claimed.assessment_id)
                 if len(specs) > 1:
                     return self._fan_out(run_id, specs, fan_out, on_progress)
-                self._set_total(run_id, len(targets))
+                if resolved is None:
+                    self._set_total(run_id, len(targets))
                 analysis = self.analyze(
                     targets,
                     claimed.parsed_profile(),
                     run_id,
                     on_progress,
-                    organization_id=self._organization_of(claimed.assessment_id),
+                    organization_id=claimed.organization_id,
                 )
         except LostLease:
             return self._lost(run_id, claimed.attempt, "run cancelled or taken over while running")
@@ -284,9 +291,26 @@ class RunExecutor:
 
     # -- steps ----------------------------------------------------------------------------
 
-    def _claim(self, run_id: uuid.UUID) -> ClaimedRun | None:
+    def _claim(self, run_id: uuid.UUID) -> tuple[ClaimedRun, list[Target] | None] | None:
+        """Claim the run; with it its resolved targets, whose count the claim wrote, or None
+        when its inputs do not parse (the run's own failure handling then fails it)."""
+        resolved: list[list[Target]] = []
+
+        def count_targets(claimed: ClaimedRun) -> int | None:
+            try:
+                targets = resolve_targets(list(claimed.target_assets), claimed.parsed_targets())
+            except Exception:  # parsed again, and reported, by execute
+                return None
+            resolved.append(targets)
+            return len(targets)
+
         with self.db.unit_of_work() as uow:
-            return lifecycle.claim(uow, run_id, self.lease, self.clock())
+            claimed = lifecycle.claim(
+                uow, run_id, self.lease, self.clock(), count_targets=count_targets
+            )
+        if claimed is None:
+            return None
+        return claimed, resolved[0] if resolved else None
 
     def _organization_of(self, assessment_id: uuid.UUID) -> uuid.UUID | None:
         with self.db.unit_of_work() as uow:
@@ -332,10 +356,11 @@ class RunExecutor:
         )  # fmt: skip
 
     def _finish(self, run_id: uuid.UUID, attempt: int, analysis: Analysis) -> RunOutcome:
-        ended = self._finalize(run_id, analysis)
-        if ended is None:
+        finalized = self._finalize(run_id, analysis)
+        if finalized is None:
             return self._lost(run_id, attempt, "run cancelled before its results were written")
-        self._after_terminal(run_id)
+        ended, (assessment_id, event) = finalized
+        self._publish(assessment_id, event)  # how it ended, built before the commit
         if ended is AssessmentStatus.FAILED:
             error = nothing_assessed_error(analysis.results)
             log.warning("run.nothing_assessed", run_id=str(run_id), error=error)
@@ -349,9 +374,11 @@ class RunExecutor:
         )
         return RunOutcome(run_id, "COMPLETED")
 
-    def _finalize(self, run_id: uuid.UUID, analysis: Analysis) -> AssessmentStatus | None:
-        """Write the results: COMPLETED, or FAILED when no target could be assessed; None
-        when the run is no longer this worker's to finish."""
+    def _finalize(
+        self, run_id: uuid.UUID, analysis: Analysis
+    ) -> tuple[AssessmentStatus, tuple[uuid.UUID, dict[str, Any]]] | None:
+        """Write the results: COMPLETED, or FAILED when no target could be assessed, with the
+        live event announcing it; None when the run is no longer this worker's to finish."""
         now = self.clock()
         results = RunResults.of(analysis)
         with self.db.unit_of_work() as uow:
@@ -362,7 +389,7 @@ class RunExecutor:
                 rows.replace_run_rows(uow, run_id, [], [])
                 error = nothing_assessed_error(analysis.results)
                 lifecycle.fail(uow, run, error, now, results=results)
-                return AssessmentStatus.FAILED
+                return AssessmentStatus.FAILED, _terminal_event(run)
             scope = rows.RunScope(run.id, run.assessment_id, run.organization_id)
             asset_rows, asset_ids = rows.asset_rows(scope, analysis.assets, analysis.scores, now)
             finding_rows = rows.finding_rows(
@@ -373,7 +400,8 @@ class RunExecutor:
                 uow, run, {row["fingerprint"] for row in finding_rows}
             )
             lifecycle.complete(uow, run, results, drift=drift, findings=len(finding_rows), now=now)
-        return AssessmentStatus.COMPLETED
+            event = _terminal_event(run)
+        return AssessmentStatus.COMPLETED, event
 
     def _fail(self, run_id: uuid.UUID, error: str) -> None:
         now = self.clock()
@@ -494,21 +522,25 @@ class RunExecutor:
                 run = uow.session.get(AssessmentRun, run_id)
                 if run is None or run.status not in _TERMINAL_EVENT:
                     return
-                event = {
-                    "type": _TERMINAL_EVENT[run.status],
-                    "run_id": str(run.id),
-                    "run_number": run.run_number,
-                    "status": run.status,
-                    "progress": run.progress,
-                    "risk_score": run.risk_score,
-                    "overall_risk": run.overall_risk,
-                    "summary": run.summary,
-                    "error": run.error,
-                }
-                assessment_id = run.assessment_id
+                assessment_id, event = _terminal_event(run)
         except (OperationalError, InterfaceError):
             return  # live events are best effort; the SSE stream also polls the database
         self._publish(assessment_id, event)
+
+
+def _terminal_event(run: AssessmentRun) -> tuple[uuid.UUID, dict[str, Any]]:
+    """The live event announcing how an ended run ended, and its assessment's id."""
+    return run.assessment_id, {
+        "type": _TERMINAL_EVENT[run.status],
+        "run_id": str(run.id),
+        "run_number": run.run_number,
+        "status": run.status,
+        "progress": run.progress,
+        "risk_score": run.risk_score,
+        "overall_risk": run.overall_risk,
+        "summary": run.summary,
+        "error": run.error,
+    }
 
 
 def _run_here(_task: DeferredTask) -> None:

@@ -39,8 +39,10 @@ def executor() -> RunExecutor:
     if _executor is None:
         settings = get_settings()
         configure_structlog(settings.log_level, json=settings.env == "production")
-        # Three connections: the task, the lease heartbeat thread, and one spare.
-        db = Database(settings.sqlalchemy_url, pool_size=3, max_overflow=2)
+        # Three connections: the task, the lease heartbeat thread, and one spare. No ping at
+        # checkout (a round trip per transaction): a connection that died with the server fails
+        # its task with OperationalError, which retries it (docs/reliability.md T20).
+        db = Database(settings.sqlalchemy_url, pool_size=3, max_overflow=2, pre_ping=False)
         _executor = RunExecutor(db, settings, events=RedisPublisher(settings.redis_url))
     return _executor
 

@@ -1,9 +1,10 @@
 """Every transition of a run, each writing the run and then mirroring it onto its assessment.
 
 QUEUED -> IN_PROGRESS (claim, again after a lapsed lease) -> COMPLETED | FAILED | CANCELLED.
-A claim is a conditional UPDATE, so a duplicate or late message is a no-op; a lease renewal
-only succeeds while the renewing worker still holds the run. Each claim counts an attempt and
-opens a ``run_executions`` row; a run out of attempts ends FAILED. A terminal status and the
+A claim is a conditional UPDATE, so a duplicate or late message is a no-op; it returns the run
+(RETURNING), so claiming reads nothing before it writes. A lease renewal only succeeds while
+the renewing worker still holds the run. Each claim counts an attempt and opens a
+``run_executions`` row; a run out of attempts ends FAILED. A terminal status and the
 webhook messages announcing it are written in one transaction: the caller's. Nothing here
 commits.
 """
@@ -11,12 +12,13 @@ commits.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import or_, select, update
+from sqlalchemy import Update, or_, select, update
 
 from qrap_core import metrics
 from qrap_core.assessment.lease import Lease
@@ -44,6 +46,7 @@ class ClaimedRun:
 
     run_id: uuid.UUID
     assessment_id: uuid.UUID
+    organization_id: uuid.UUID
     run_number: int
     attempt: int
     target_assets: tuple[str, ...]
@@ -56,6 +59,7 @@ class ClaimedRun:
         return cls(
             run_id=run.id,
             assessment_id=assessment.id,
+            organization_id=assessment.organization_id,
             run_number=run.run_number,
             attempt=run.attempts,
             target_assets=tuple(assessment.target_assets),
@@ -109,26 +113,42 @@ def requeue(uow: UnitOfWork, run: AssessmentRun, now: datetime) -> None:
     uow.defer(RUN_TASK, queue=RUN_QUEUE, run_id=str(run.id))
 
 
-def claim(uow: UnitOfWork, run_id: uuid.UUID, lease: Lease, now: datetime) -> ClaimedRun | None:
+def claim(
+    uow: UnitOfWork,
+    run_id: uuid.UUID,
+    lease: Lease,
+    now: datetime,
+    *,
+    count_targets: Callable[[ClaimedRun], int | None] | None = None,
+) -> ClaimedRun | None:
     """Take the run for ``lease.owner``: a QUEUED run, one whose lease lapsed (taken over), or
     the owner's own (a retried task). None when it is not claimable; a lapsed run out of
-    attempts is then ended FAILED."""
-    if not _take(uow, run_id, lease, now):
+    attempts is then ended FAILED.
+
+    ``count_targets`` gives the run's number of targets (None when its inputs do not parse):
+    the count is then written with the claim, in its transaction (``set_targets_total``)."""
+    run = _take(uow, run_id, lease, now)
+    if run is None:
         _give_up_if_exhausted(uow, run_id, now)
         return None
-    run = uow.session.get_one(AssessmentRun, run_id)
-    assessment = uow.session.get_one(Assessment, run.assessment_id)
+    # Mirrored by one UPDATE that also hands back the row (no read before the write).
+    assessment = uow.session.scalars(
+        update(Assessment)
+        .where(Assessment.id == run.assessment_id)
+        .values(status=AssessmentStatus.IN_PROGRESS, started_at=now, progress=0.0)
+        .returning(Assessment)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).one()
     structlog.contextvars.bind_contextvars(assessment_id=str(assessment.id))  # the task's logs
     metrics.RUN_CLAIMS.labels("first" if run.attempts == 1 else "again").inc()
-    assessment.status = AssessmentStatus.IN_PROGRESS
-    assessment.started_at = now
-    assessment.progress = 0.0
-    # An earlier attempt that died left its execution open; it ended when its lease did.
-    uow.session.execute(
-        update(RunExecution)
-        .where(RunExecution.run_id == run_id, RunExecution.ended_at.is_(None))
-        .values(ended_at=now, outcome=ExecutionOutcome.ABANDONED)
-    )
+    if run.attempts > 1:
+        # An earlier attempt that died left its execution open; it ended when its lease did.
+        # The first claim has no earlier execution (only a claim opens one).
+        uow.session.execute(
+            update(RunExecution)
+            .where(RunExecution.run_id == run_id, RunExecution.ended_at.is_(None))
+            .values(ended_at=now, outcome=ExecutionOutcome.ABANDONED)
+        )
     uow.session.add(
         RunExecution(run_id=run_id, attempt=run.attempts, worker=lease.owner, started_at=now)
     )
@@ -136,7 +156,12 @@ def claim(uow: UnitOfWork, run_id: uuid.UUID, lease: Lease, now: datetime) -> Cl
         webhook_service.enqueue_assessment_event(
             uow, "assessment.started", assessment, run, now=now
         )
-    return ClaimedRun.of(run, assessment)
+    claimed = ClaimedRun.of(run, assessment)
+    total = count_targets(claimed) if count_targets is not None else None
+    if total is not None:
+        run.targets_total = total
+        run.targets_done = 0
+    return claimed
 
 
 def set_targets_total(uow: UnitOfWork, run_id: uuid.UUID, total: int) -> None:
@@ -157,13 +182,16 @@ def record_progress(
 ) -> uuid.UUID | None:
     """Renew the lease with the run's progress and mirror it; return the run's assessment id,
     None when the run is no longer the owner's (and nothing was written)."""
-    if not _renew(uow, run_id, lease, now, {"targets_done": done, "progress": progress}):
-        return None
-    run = uow.session.get_one(AssessmentRun, run_id)
-    uow.session.execute(
-        update(Assessment).where(Assessment.id == run.assessment_id).values(progress=progress)
+    renewal = _renewal(run_id, lease, now, {"targets_done": done, "progress": progress})
+    assessment_id: uuid.UUID | None = uow.session.scalar(
+        renewal.returning(AssessmentRun.assessment_id)
     )
-    return run.assessment_id
+    if assessment_id is None:
+        return None
+    uow.session.execute(
+        update(Assessment).where(Assessment.id == assessment_id).values(progress=progress)
+    )
+    return assessment_id
 
 
 def owned_run(uow: UnitOfWork, run_id: uuid.UUID, lease: Lease) -> AssessmentRun | None:
@@ -200,16 +228,24 @@ def complete(
     run.completed_at = now
     run.lease_owner = None
     run.lease_expires_at = None
-    assessment = uow.session.get_one(Assessment, run.assessment_id)
-    assessment.status = AssessmentStatus.COMPLETED
-    assessment.risk_score = results.risk_score
-    assessment.overall_risk = results.overall_risk
-    assessment.pqc_readiness = results.pqc_readiness
-    assessment.assets_scanned = results.assets_scanned
-    assessment.summary = summary
-    assessment.progress = 100.0
-    assessment.completed_at = now
-    assessment.error = None
+    # Mirrored by one UPDATE that also hands back the row (no read before the write).
+    assessment = uow.session.scalars(
+        update(Assessment)
+        .where(Assessment.id == run.assessment_id)
+        .values(
+            status=AssessmentStatus.COMPLETED,
+            risk_score=results.risk_score,
+            overall_risk=results.overall_risk,
+            pqc_readiness=results.pqc_readiness,
+            assets_scanned=results.assets_scanned,
+            summary=summary,
+            progress=100.0,
+            completed_at=now,
+            error=None,
+        )
+        .returning(Assessment)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).one()
     _close_execution(uow, run.id, run.attempts, ExecutionOutcome.COMPLETED, now)
     metrics.run_ended("completed", run.started_at, now)
     metrics.ASSETS_SCORED.inc(results.assets_scanned)
@@ -301,8 +337,10 @@ def mark_lost(uow: UnitOfWork, run_id: uuid.UUID, attempt: int, now: datetime) -
     metrics.run_ended("lost", None, now)
 
 
-def _take(uow: UnitOfWork, run_id: uuid.UUID, lease: Lease, now: datetime) -> bool:
-    result = uow.session.execute(
+def _take(uow: UnitOfWork, run_id: uuid.UUID, lease: Lease, now: datetime) -> AssessmentRun | None:
+    """The conditional UPDATE that claims the run, handing back the claimed row (RETURNING);
+    None when it matched nothing."""
+    return uow.session.scalars(
         update(AssessmentRun)
         .where(
             AssessmentRun.id == run_id,
@@ -325,9 +363,9 @@ def _take(uow: UnitOfWork, run_id: uuid.UUID, lease: Lease, now: datetime) -> bo
             started_at=now,
             error=None,
         )
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # CursorResult for UPDATE
+        .returning(AssessmentRun)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).one_or_none()
 
 
 def _give_up_if_exhausted(uow: UnitOfWork, run_id: uuid.UUID, now: datetime) -> None:
@@ -349,7 +387,13 @@ def _give_up_if_exhausted(uow: UnitOfWork, run_id: uuid.UUID, now: datetime) -> 
 def _renew(
     uow: UnitOfWork, run_id: uuid.UUID, lease: Lease, now: datetime, values: dict[str, Any]
 ) -> bool:
-    result = uow.session.execute(
+    result = uow.session.execute(_renewal(run_id, lease, now, values))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # CursorResult for UPDATE
+
+
+def _renewal(run_id: uuid.UUID, lease: Lease, now: datetime, values: dict[str, Any]) -> Update:
+    """The UPDATE that pushes the lease forward (with ``values``) while the owner holds it."""
+    return (
         update(AssessmentRun)
         .where(
             AssessmentRun.id == run_id,
@@ -359,7 +403,6 @@ def _renew(
         .values(heartbeat_at=now, lease_expires_at=lease.expires(now), **values)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # CursorResult for UPDATE
 
 
 def _record(run: AssessmentRun, results: RunResults) -> None:

@@ -54,6 +54,7 @@ log = get_logger(__name__)
 
 Device = Literal["cpu", "cuda"]
 TOP_CONTRIBUTIONS = 5
+INPLACE_ROWS = 1024  # batches up to this size skip the DMatrix (see predict_raw)
 OTHER = "(other features)"
 BASELINE = "(baseline)"
 
@@ -119,7 +120,7 @@ class XGBoostRiskModel:
             # same prediction and SHAP values: those are computed once per class.
             classes = self.explainer.split_classes(unique)
             first, of_class = distinct(classes)
-            raw = np.asarray(self.booster.predict(dmatrix(unique[first])), dtype=np.float64)
+            raw = self.predict_raw(unique[first])
             scores = rounded(np.clip(raw, 0.0, 100.0), 2).tolist()
             contributions = self.explainer.class_contributions(classes[first])[of_class]
             per_row = [
@@ -157,12 +158,26 @@ class XGBoostRiskModel:
             empty = np.zeros(0)
             return Explained(empty, empty, np.zeros((0, len(FEATURES) + 1), np.float32))
         unique, inverse = unique_rows(rows)
-        raw = np.asarray(self.booster.predict(dmatrix(unique)), dtype=np.float64)
+        raw = self.predict_raw(unique)
         contrib = None
         if contributions:
             contrib = self.explainer.contributions(unique)[inverse]
         raw = raw[inverse]
         return Explained(np.clip(raw, 0.0, 100.0), raw, contrib)
+
+    def predict_raw(self, rows: Matrix) -> npt.NDArray[np.float64]:
+        """The booster's unclipped predictions for feature rows.
+
+        Up to ``INPLACE_ROWS`` rows are predicted in place from the numpy rows: building a
+        ``DMatrix`` costs more than predicting a few rows (a one-asset run paid most of its
+        scoring time there). The booster keeps the feature names and types it was trained
+        with, so both ways give the same values; larger batches keep the ``DMatrix``.
+        """
+        if len(rows) <= INPLACE_ROWS:
+            predicted = self.booster.inplace_predict(np.ascontiguousarray(rows, dtype=np.float32))
+        else:
+            predicted = self.booster.predict(dmatrix(rows))
+        return np.asarray(predicted, dtype=np.float64)
 
     def predict_rows(self, rows: Matrix) -> npt.NDArray[np.float64]:
         """Scores (0-100) for feature rows, without explanations."""
