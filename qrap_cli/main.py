@@ -41,7 +41,7 @@ _LEVELS = "CRITICAL, HIGH, MEDIUM, LOW or INFO"
 def assess(
     targets: Annotated[
         list[str] | None,
-        # hidden: the argument list would print a type placeholder; the docstring says it
+        # hidden: typer would list it with a type label such as <str>; the docstring describes it
         typer.Argument(metavar="TARGET", hidden=True, show_default=False),
     ] = None,
     cert: Annotated[
@@ -168,7 +168,7 @@ def list_(
 
 @app.command()
 def show(
-    # hidden: the argument list would print a type placeholder; the docstring says it
+    # hidden: typer would list it with a type label such as <str>; the docstring describes it
     assessment: Annotated[str, typer.Argument(metavar="ID", hidden=True)],
     output_format: Annotated[
         str,
@@ -265,7 +265,7 @@ def worker(
 
 @db_app.command("upgrade")
 def db_upgrade(
-    # hidden: the argument list would print a type placeholder; the docstring says it
+    # hidden: typer would list it with a type label such as <str>; the docstring describes it
     revision: Annotated[str, typer.Argument(metavar="REVISION", hidden=True)] = "heads",
 ) -> None:
     """Apply migrations to the configured database, up to REVISION (default: the latest)."""

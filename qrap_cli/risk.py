@@ -64,7 +64,7 @@ def _console() -> Console:
 
 
 def hndl(
-    # hidden: the argument list would print a type placeholder; the docstring says it
+    # hidden: typer would list it with a type label such as <str>; the docstring describes it
     algorithm: Annotated[str, typer.Argument(metavar="ALGORITHM", hidden=True)],
     shelf_life: Annotated[
         int,
@@ -161,7 +161,7 @@ def hndl(
 
 
 def plan(
-    # hidden: the argument list would print a type placeholder; the docstring says it
+    # hidden: typer would list it with a type label such as <str>; the docstring describes it
     path: Annotated[Path, typer.Argument(metavar="FILE", hidden=True)],
     profile: Annotated[
         str, typer.Option(metavar="PROFILE", help="nist or cnsa2 (CNSA 2.0 deadlines)")

@@ -16,6 +16,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, delete, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from qrap_api.app import create_app
@@ -219,6 +220,15 @@ def broker_url() -> Iterator[str]:
             return
         client.close()
     raise RuntimeError("every test Redis database (8-15) is locked by another test session")
+
+
+@pytest.fixture(scope="module")
+def app_db(pg_url: str, settings: Settings) -> Iterator[Database]:
+    """The database as the service sees it in production: the application role."""
+    url = make_url(pg_url).set(username=settings.db_app_role)
+    db = Database(url.render_as_string(hide_password=False))
+    yield db
+    db.dispose()
 
 
 @pytest.fixture(scope="session")

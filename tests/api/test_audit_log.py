@@ -16,7 +16,6 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from qrap_api.app import create_app
 from qrap_api.auth import issue_token
@@ -312,15 +311,6 @@ WALK: list[tuple[str, str, Step]] = [
     ("POST", "/api/v1/assessments/{assessment_id}/cancel", _cancel),
 ]
 BETWEEN: dict[str, Callable[[World], None]] = {"/api/v1/assessments": _complete_the_run}
-
-
-@pytest.fixture(scope="module")
-def app_db(pg_url: str, settings: Settings) -> Iterator[Database]:
-    """The database as the service sees it in production: the application role."""
-    url = make_url(pg_url).set(username=settings.db_app_role)
-    db = Database(url.render_as_string(hide_password=False))
-    yield db
-    db.dispose()
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from qrap_api.app import create_app
 from qrap_core.audit.models import AuditLogEntry
@@ -227,15 +226,6 @@ WALK: list[tuple[str, str, Step, Step | None]] = [
     ("POST", "/ui/logout", _sign_out, None),
 ]
 BETWEEN: dict[Step, Callable[[World], None]] = {_create_with_cbom_twin: _complete_the_runs}
-
-
-@pytest.fixture(scope="module")
-def app_db(pg_url: str, settings: Settings) -> Iterator[Database]:
-    """The database as the service sees it in production: the application role."""
-    url = make_url(pg_url).set(username=settings.db_app_role)
-    db = Database(url.render_as_string(hide_password=False))
-    yield db
-    db.dispose()
 
 
 @pytest.fixture
