@@ -2,7 +2,13 @@
 
 from qrap_core.apikey.models import ApiKey
 from qrap_core.artifact.models import AssessmentArtifact
-from qrap_core.assessment.models import Assessment, AssessmentRun, RunChunk, RunExecution
+from qrap_core.assessment.models import (
+    Assessment,
+    AssessmentRun,
+    RunChunk,
+    RunExecution,
+    RunInput,
+)
 from qrap_core.audit.models import AuditLogEntry
 from qrap_core.db import Base
 from qrap_core.finding.models import CryptoAssetRecord, Finding
@@ -23,6 +29,7 @@ __all__ = [
     "Organization",
     "RunChunk",
     "RunExecution",
+    "RunInput",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

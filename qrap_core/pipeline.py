@@ -14,7 +14,8 @@ Database connection errors are not the run's fault: they propagate so the task r
 A run is discovery, then scoring, then finalize. A run with more targets than
 ``QRAP_CHUNK_SIZE``, or a CBOM target with more crypto components than
 ``QRAP_CHUNK_COMPONENTS``, fans out after its targets are resolved: ``assessment.chunks`` cuts
-it into chunks (a big CBOM into slices of its components), each run by ``execute_chunk``
+it into chunks (a big CBOM into slices of its components, read once here and written to the
+run's inputs, ``assessment.inputs``), each run by ``execute_chunk``
 (discovery and scoring of its targets, its rows written with the chunk's completion), and the
 last chunk to commit finalizes the run. The Celery task
 passes a dispatcher and any worker takes the chunks; without one (the embedded CLI) this
@@ -23,6 +24,8 @@ process runs them one after the other, through the very same steps.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -44,6 +47,7 @@ from qrap_core.analysis import analyze as analyze_targets
 from qrap_core.artifact.service import ArtifactStore
 from qrap_core.assessment import chunks as run_chunks
 from qrap_core.assessment import diff as run_diff
+from qrap_core.assessment import inputs as run_inputs
 from qrap_core.assessment import lifecycle
 from qrap_core.assessment.lease import (
     Lease,
@@ -163,9 +167,9 @@ class RunExecutor:
                     if resolved is not None
                     else resolve_targets(list(claimed.target_assets), claimed.parsed_targets())
                 )
-                specs = self._cut(targets, claimed.assessment_id)
-                if len(specs) > 1:
-                    return self._fan_out(run_id, specs, fan_out, on_progress)
+                specs = self._cut(targets, claimed)
+                if specs is None or len(specs) > 1:
+                    return self._fan_out(run_id, specs or [], fan_out, on_progress)
                 if resolved is None:
                     self._set_total(run_id, len(targets))
                 analysis = self.analyze(
@@ -196,11 +200,13 @@ class RunExecutor:
         on_progress: ProgressCallback | None = None,
         *,
         organization_id: uuid.UUID | None = None,
+        inputs_of: uuid.UUID | None = None,
     ) -> Analysis:
         """Analyze every target with this executor's settings and model. With ``run_id``, each
         finished target also renews that run's lease and records its progress (raising
         LostLease once the run is no longer this worker's). Uploaded documents are opened only
-        for ``organization_id`` (the assessment's organization); without it, none are."""
+        for ``organization_id`` (the assessment's organization); without it, none are. Slices
+        of CBOMs read what run ``inputs_of`` prepared."""
         profile = (
             data_profile
             if isinstance(data_profile, DataProfile)
@@ -213,9 +219,8 @@ class RunExecutor:
             if on_progress is not None:
                 on_progress(done, total, label)
 
-        return analyze_targets(
-            targets, profile, self._context(organization_id), lambda: self.model, progressed
-        )
+        context = self._context(organization_id, inputs_of)
+        return analyze_targets(targets, profile, context, lambda: self.model, progressed)
 
     def extend_lease(self, run_id: uuid.UUID) -> bool:
         """Push the lease forward; False when the run is no longer ours (cancelled, taken)."""
@@ -259,7 +264,7 @@ class RunExecutor:
                 targets = resolve_targets(list(run.target_assets), run.parsed_targets())
                 targets = targets[claimed.first_target : claimed.end_target]
                 if claimed.components is not None:
-                    targets = [_slice_of(targets, claimed.components)]
+                    targets = [_slice_of(targets, claimed.components, claimed.first_target)]
 
                 def progressed(done: int, total: int, label: str) -> None:
                     if not self._renew_chunk(run_id, index):
@@ -273,6 +278,7 @@ class RunExecutor:
                     None,
                     progressed,
                     organization_id=self._organization_of(run.assessment_id),
+                    inputs_of=run_id,
                 )
         except LostLease:
             return RunOutcome(run_id, "CANCELLED", f"chunk {index} cancelled or taken over"), "lost"
@@ -318,9 +324,12 @@ class RunExecutor:
                 select(Assessment.organization_id).where(Assessment.id == assessment_id)
             )
 
-    def _context(self, organization_id: uuid.UUID | None = None) -> AnalysisContext:
+    def _context(
+        self, organization_id: uuid.UUID | None = None, inputs_of: uuid.UUID | None = None
+    ) -> AnalysisContext:
         # Uploaded CBOMs, read in slices, and only the assessment's organization's.
         artifacts = None if organization_id is None else ArtifactStore(self.db, organization_id)
+        slices = None if inputs_of is None else run_inputs.RunInputs(self.db, inputs_of)
         return AnalysisContext(
             discovery=DiscoveryContext(
                 policy=self.policy,
@@ -328,6 +337,7 @@ class RunExecutor:
                 now=self.clock(),
                 concurrency=self.settings.probe_concurrency,
                 artifacts=artifacts,
+                slices=slices,
             ),
             crqc_year=self.settings.crqc_year,
             default_shelf_life_years=self.settings.default_shelf_life_years,
@@ -417,19 +427,56 @@ class RunExecutor:
         return RunOutcome(run_id, "CANCELLED", detail)
 
     def _cut(
-        self, targets: Sequence[Target], assessment_id: uuid.UUID
-    ) -> list[run_chunks.ChunkSpec]:
-        """The run's chunks: one when it is small enough for this worker alone. Each CBOM
-        target's components are counted from its document's stream."""
-        counts: dict[int, int] = {}
+        self, targets: Sequence[Target], claimed: ClaimedRun
+    ) -> list[run_chunks.ChunkSpec] | None:
+        """The run's chunks: one when it is small enough for this worker alone; None when an
+        earlier attempt already planned them. Each CBOM target's components are counted from
+        its document's stream, and a big one is prepared in slices (``_prepare``)."""
+        run_id, assessment_id = claimed.run_id, claimed.assessment_id
+        if claimed.attempt > 1:  # a first attempt has neither chunks nor inputs yet
+            with self.db.unit_of_work() as uow:
+                if run_chunks.planned(uow, run_id):
+                    return None
+                run_inputs.discard(uow, run_id)  # what an attempt that died preparing left
+        slices: dict[int, list[tuple[int, int]]] = {}
         if any(isinstance(target, CbomTarget) for target in targets):
             artifacts = self._context(self._organization_of(assessment_id)).discovery.artifacts
             for position, target in enumerate(targets):
-                if isinstance(target, CbomTarget):
-                    counts[position] = cbom.count_components(target, artifacts)
-        return run_chunks.cut(
-            len(targets), self.settings.chunk_size, counts, self.settings.chunk_components
-        )
+                if not isinstance(target, CbomTarget):
+                    continue
+                if cbom.count_components(target, artifacts) > self.settings.chunk_components:
+                    windows = self._prepare(run_id, position, target, artifacts)
+                    if len(windows) > 1:
+                        slices[position] = windows
+        return run_chunks.cut(len(targets), self.settings.chunk_size, slices)
+
+    def _prepare(
+        self,
+        run_id: uuid.UUID,
+        position: int,
+        target: CbomTarget,
+        artifacts: cbom.ArtifactSource | None,
+    ) -> list[tuple[int, int]]:
+        """Read a big CBOM once and write its slices and link index to the run's inputs (each
+        slice in its own transaction, as it is cut); the slices' windows."""
+        prefix = _prepared(position)
+
+        def write_slice(first: int, content: bytes) -> None:
+            with self.db.unit_of_work() as uow:
+                run_inputs.write(uow, run_id, f"{prefix}/slice/{first}", content)
+
+        with tempfile.TemporaryDirectory(prefix="qrap-prepare-") as folder:
+            index = os.path.join(folder, "index.sqlite")
+            windows = cbom.prepare(
+                target, artifacts, self.settings.chunk_components, write_slice, index
+            )
+            with self.db.unit_of_work() as uow:
+                if len(windows) > 1:
+                    run_inputs.write_file(uow, run_id, f"{prefix}/index", index)
+                else:  # one slice after all (its components nest in few top-level ones)
+                    run_inputs.discard(uow, run_id, prefix)
+        log.info("run.prepared", run_id=str(run_id), target=position, slices=len(windows))
+        return windows
 
     def _fan_out(
         self,
@@ -486,6 +533,8 @@ class RunExecutor:
                 return RunOutcome(run_id, "CANCELLED", "run ended before the chunk's write")
             done, total = counted
             ended = run_chunks.finalize(uow, run, now) if done == total else None
+            if ended is not None:
+                run_inputs.discard(uow, run_id)
         log.info("chunk.completed", run_id=str(run_id), chunk=index, done=done, total=total)
         if ended is None:
             return RunOutcome(run_id, "COMPLETED", f"chunk {index} ({done}/{total})")
@@ -506,6 +555,7 @@ class RunExecutor:
             )
             if run is not None:
                 lifecycle.fail(uow, run, error, now)
+                run_inputs.discard(uow, run_id)
 
     def _outcome_of(self, run_id: uuid.UUID) -> RunOutcome:
         with self.db.unit_of_work() as uow:
@@ -547,12 +597,17 @@ def _run_here(_task: DeferredTask) -> None:
     """The in-process dispatcher: the executor runs the chunks itself after the commit."""
 
 
-def _slice_of(targets: Sequence[Target], components: tuple[int, int]) -> Target:
+def _prepared(position: int) -> str:
+    """Where the run's inputs keep what ``_prepare`` wrote for its target at ``position``."""
+    return f"cbom/{position}"
+
+
+def _slice_of(targets: Sequence[Target], components: tuple[int, int], position: int) -> Target:
     """The chunk's one target: a slice of a CBOM target's components."""
     (target,) = targets
     if not isinstance(target, CbomTarget):
         raise TypeError(f"chunk slices components of a {target.type} target")
-    return cbom.CbomSlice.of(target, components)
+    return cbom.CbomSlice.of(target, components, _prepared(position))
 
 
 def chunk_results(analysis: Analysis, sliced: int | None = None) -> dict[str, Any]:

@@ -11,8 +11,9 @@ count; that one also finalizes the run, in the same transaction. A chunk whose w
 commits nothing, so nothing it did is left to double; once its lease lapses it is claimed again.
 
 A CBOM target with more crypto components than ``QRAP_CHUNK_COMPONENTS`` is cut the same way
-into slices of consecutive components, one chunk each (``ChunkSpec.components``, kept in the
-chunk row's ``results`` under ``"slice"``): memory then follows the slice, not the document.
+into slices of consecutive components (``cbom.prepare`` decides where, at top-level component
+boundaries), one chunk each (``ChunkSpec.components``, kept in the chunk row's ``results``
+under ``"slice"``): memory then follows the slice, not the document.
 A chunk goes to ``scoring.gpu`` when a GPU pool is configured and it holds at least
 ``QRAP_GPU_MIN_BATCH`` components or targets, else to ``scoring.cpu``.
 Nothing here commits.
@@ -83,23 +84,31 @@ class Pools:
         return GPU_QUEUE if self.gpu and size >= self.gpu_min_batch else CPU_QUEUE
 
 
-def cut(targets: int, size: int, components: Mapping[int, int], per_slice: int) -> list[ChunkSpec]:
-    """The chunks of a run: runs of up to ``size`` consecutive targets, and each CBOM target
-    with more than ``per_slice`` crypto components (``components``, by target position) in
-    slices of ``per_slice`` of them. The last slice reaches to the document's end."""
+def cut(
+    targets: int, size: int, slices: Mapping[int, Sequence[tuple[int, int]]]
+) -> list[ChunkSpec]:
+    """The chunks of a run: runs of up to ``size`` consecutive targets, and one chunk for each
+    slice of a big CBOM target (``slices``: its windows of crypto components, by target
+    position, as ``cbom.prepare`` cut them; the last reaches ``TO_THE_END``)."""
     specs: list[ChunkSpec] = []
     start = 0
     for position in range(targets):
-        count = components.get(position, 0)
-        if count <= per_slice:
+        windows = slices.get(position)
+        if not windows:
             continue
         specs.extend(_groups(start, position, size))
-        for first in range(0, count, per_slice):
-            end = TO_THE_END if first + per_slice >= count else first + per_slice
-            specs.append(ChunkSpec(position, position + 1, (first, end)))
+        specs.extend(ChunkSpec(position, position + 1, (first, end)) for first, end in windows)
         start = position + 1
     specs.extend(_groups(start, targets, size))
     return specs
+
+
+def planned(uow: UnitOfWork, run_id: uuid.UUID) -> bool:
+    """Whether the run's chunks were planned already (by an earlier attempt)."""
+    found = uow.session.scalar(
+        select(RunChunk.chunk_index).where(RunChunk.run_id == run_id).limit(1)
+    )
+    return found is not None
 
 
 def _groups(start: int, end: int, size: int) -> list[ChunkSpec]:

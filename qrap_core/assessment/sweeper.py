@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 
 from qrap_core import schedule
+from qrap_core.assessment import inputs as run_inputs
 from qrap_core.assessment import lifecycle
 from qrap_core.assessment import service as assessment_service
 from qrap_core.assessment.models import Assessment, AssessmentRun
@@ -63,8 +64,11 @@ def sweep(uow: UnitOfWork, *, queued_grace_seconds: int, batch: int = 100) -> Sw
             continue
         lifecycle.requeue(uow, run, now)
         requeued += 1
-    if requeued or failed:
-        log.info("sweep.done", requeued=requeued, failed=failed)
+    # What fanned-out runs prepared for their chunks, once they ended other than by their
+    # last chunk (a cancel, a give-up): big CBOMs' slices are megabytes.
+    discarded = run_inputs.discard_ended(uow)
+    if requeued or failed or discarded:
+        log.info("sweep.done", requeued=requeued, failed=failed, inputs_discarded=discarded)
     return SweepResult(requeued, failed)
 
 

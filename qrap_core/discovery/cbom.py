@@ -17,26 +17,28 @@ Generators often leave key sizes and security levels out; they are filled from t
 and listed in the asset's ``enriched`` detail, so nobody mistakes them for declared values.
 Documents QRAP itself exported carry ``qrap:*`` properties that restore each asset exactly.
 
-A big document is analysed in slices (``CbomSlice``): each reads the whole stream but keeps
-only its own crypto components, plus the little a link to any other one reads, so links
-resolve across slices and ``merge_slices`` puts the slices' target results back together
-into the one a single pass gives.
+A big document is analysed in slices (``CbomSlice``): ``prepare`` reads it once and writes
+each slice of its components, and an index of what links to any of them read, to the run's
+inputs; each slice then reads only its own part, so links resolve across slices and
+``merge_slices`` puts the slices' target results back together into the one a single pass
+gives.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import ijson
 
 from qrap_core.crypto import AlgorithmInfo, parse_algorithm, parse_cbom_algorithm
 from qrap_core.crypto.names import primitive_usage, signed_digest
+from qrap_core.discovery.cbom_index import LinkIndex
 from qrap_core.discovery.cbom_reader import (
     ASSET_TYPES,
     MAX_COMPONENTS,
@@ -49,8 +51,10 @@ from qrap_core.discovery.cbom_reader import (
     ParsedCbom,
     check_document,
     read_cbom,
+    read_slice,
     timestamp,
 )
+from qrap_core.discovery.cbom_reader import prepare as prepare_document
 from qrap_core.discovery.targets import CbomTarget
 from qrap_core.discovery.types import AssetKind, CryptoAsset, TargetResult
 from qrap_core.enums import Usage
@@ -68,6 +72,7 @@ __all__ = [
     "CbomSlice",
     "InvalidCbom",
     "ParsedCbom",
+    "SliceSource",
     "analyze",
     "assets_from",
     "check_document",
@@ -75,12 +80,26 @@ __all__ = [
     "identify",
     "load_target",
     "merge_slices",
+    "prepare",
     "quantum_level",
     "read_cbom",
 ]
 
 ArtifactSource = Callable[[Any], AbstractContextManager[BinaryIO]]
 """Opens an uploaded document (by artifact id) as a binary stream."""
+
+
+class SliceSource(Protocol):
+    """Where a run keeps what ``prepare`` wrote for its sliced documents, by name."""
+
+    def open_slice(self, name: str) -> AbstractContextManager[BinaryIO]:
+        """One slice's components, as a stream."""
+        ...
+
+    def index_file(self, name: str) -> str:
+        """A local file holding the index ``name`` (fetched once, then reused)."""
+        ...
+
 
 _KINDS: tuple[AssetKind, ...] = (
     "certificate", "protocol", "cipher_suite", "key_exchange", "algorithm", "key",
@@ -104,17 +123,20 @@ _SUMMED_DETAILS = ("enriched_assets", "unrecognised_assets", "contradicted_asset
 
 
 class CbomSlice(CbomTarget):
-    """A slice of one CBOM target: its crypto components ``window[0]`` up to ``window[1]``.
+    """A slice of one CBOM target: its crypto components ``window[0]`` up to ``window[1]``,
+    which ``prepare`` wrote under ``prepared`` (``{prepared}/slice/{window[0]}``, with the
+    document's index at ``{prepared}/index``).
 
     Built by the run's chunk plan, never from user input (the API's target union does not
     name it)."""
 
     window: tuple[int, int]
+    prepared: str
 
     @classmethod
-    def of(cls, target: CbomTarget, window: tuple[int, int]) -> CbomSlice:
+    def of(cls, target: CbomTarget, window: tuple[int, int], prepared: str) -> CbomSlice:
         # Constructed, not validated: the target was checked when it was submitted.
-        return cls.model_construct(**dict(target), window=window)
+        return cls.model_construct(**dict(target), window=window, prepared=prepared)
 
 
 # --- algorithms: the catalog entry, the usage, and what contradicted it ---------------------
@@ -688,12 +710,16 @@ def analyze(
     *,
     artifacts: ArtifactSource | None,
     now: datetime | None = None,
+    slices: SliceSource | None = None,
 ) -> TargetResult:
-    """Assets of an inline or uploaded CBOM; a bad document is a target error, not a raise."""
+    """Assets of an inline or uploaded CBOM, or of a slice of one (from ``slices``); a bad
+    document is a target error, not a raise."""
     label = target.label()
-    window = target.window if isinstance(target, CbomSlice) else None
     try:
-        parsed = load_target(target, artifacts, window=window)
+        if isinstance(target, CbomSlice):
+            parsed = load_slice(target, slices)
+        else:
+            parsed = load_target(target, artifacts)
     except InvalidInput as exc:
         return TargetResult.failed(label, "cbom", exc.message)
     try:
@@ -730,23 +756,60 @@ def analyze(
     return TargetResult(target=label, type="cbom", status="ok", assets=assets, details=details)
 
 
-def load_target(
-    target: CbomTarget,
-    artifacts: ArtifactSource | None,
-    *,
-    window: tuple[int, int] | None = None,
-) -> ParsedCbom:
-    """Read the target's document (only ``window`` of its crypto components whole, if
-    given), wherever it is. Raises InvalidInput."""
+def load_target(target: CbomTarget, artifacts: ArtifactSource | None) -> ParsedCbom:
+    """Read the target's document, wherever it is. Raises InvalidInput."""
+    with _document(target, artifacts) as (stream, stored):
+        # A stored document's component count and characters were checked at the upload.
+        return read_cbom(stream, max_components=None if stored else MAX_COMPONENTS, stored=stored)
+
+
+def load_slice(target: CbomSlice, slices: SliceSource | None) -> ParsedCbom:
+    """Read a slice ``prepare`` wrote, with its document's index. Raises InvalidInput."""
+    if slices is None:
+        raise InvalidInput(f"the slices of {target.label()} are not available here")
+    index = LinkIndex.open(slices.index_file(f"{target.prepared}/index"))
+    try:
+        with slices.open_slice(f"{target.prepared}/slice/{target.window[0]}") as stream:
+            return read_slice(stream, index, target.window)
+    except BaseException:
+        index.close()
+        raise
+
+
+@contextmanager
+def _document(
+    target: CbomTarget, artifacts: ArtifactSource | None
+) -> Iterator[tuple[BinaryIO, bool]]:
+    """The target's document as a stream, and whether it is a stored (uploaded) one."""
     if (target.document is None) == (target.artifact_id is None):
         raise InvalidInput("a cbom target needs exactly one of 'document' and 'artifact_id'")
     if target.document is not None:
-        return read_cbom(io.BytesIO(json.dumps(target.document).encode()), window=window)
+        yield io.BytesIO(json.dumps(target.document).encode()), False
+        return
     if artifacts is None:
         raise InvalidInput(f"uploaded document {target.artifact_id} is not available here")
     with artifacts(target.artifact_id) as stream:
-        # Its component count and characters were checked when it was uploaded.
-        return read_cbom(stream, max_components=None, window=window, stored=True)
+        yield stream, True
+
+
+def prepare(
+    target: CbomTarget,
+    artifacts: ArtifactSource | None,
+    per_slice: int,
+    write_slice: Callable[[int, bytes], None],
+    index_path: str,
+) -> list[tuple[int, int]]:
+    """Cut the target's document into slices of about ``per_slice`` crypto components
+    (``cbom_reader.prepare``): their windows, the last one reaching ``TO_THE_END``. Empty when
+    the document cannot be read (its analysis then says why)."""
+    try:
+        with _document(target, artifacts) as (stream, stored):
+            windows = prepare_document(stream, per_slice, write_slice, index_path, stored=stored)
+    except InvalidInput:
+        return []
+    if windows:
+        windows[-1] = (windows[-1][0], TO_THE_END)
+    return windows
 
 
 def count_components(target: CbomTarget, artifacts: ArtifactSource | None) -> int:

@@ -1,12 +1,15 @@
 """The link index of one CBOM document, on disk: what a slice needs to know of the rest.
 
-A slice of a big document (``cbom_reader.read_cbom`` with a window) keeps its own components
-whole; every bom-ref of the document, every ``dependencies`` entry and, for the crypto
-components outside the slice, the few fields a link to them reads go here instead. It is a
-private temporary SQLite database (``sqlite3.connect("")``): its pages stay in a cache of
-``CACHE_KIB`` and spill to a temporary file beyond it, and it is deleted when closed. So a
-slice's memory does not grow with the document: a 250,000-component document costs disk, not
-RAM. Only the standard library's ``sqlite3``; nothing of QRAP's database.
+A slice of a big document keeps its own components whole; every bom-ref of the document,
+every ``dependencies`` entry and, for the crypto components outside the slice, the few fields
+a link to them reads go here instead. It is a SQLite database: its pages stay in a cache of
+``CACHE_KIB`` and spill to disk beyond it. So a slice's memory does not grow with the document:
+a 250,000-component document costs disk, not RAM. Only the standard library's ``sqlite3``;
+nothing of QRAP's database.
+
+``cbom_reader.prepare`` builds one for a whole document, once per run, in a file (``path``)
+that the run's chunks each open read-only (``LinkIndex.open``), with the document's own facts
+(``meta``: counts, document-level warnings) that every slice reports alike.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ CREATE TABLE edges (
 );
 CREATE INDEX edges_ref ON edges (ref, key, number);
 CREATE INDEX edges_target ON edges (target, key);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
 
 
@@ -37,16 +41,39 @@ class LinkIndex(MutableMapping[str, str]):
     """bom-ref -> JSON pointer of the component (or section) that declares it, plus the
     ``dependencies`` entries and the linked fields of components outside the slice."""
 
-    def __init__(self) -> None:
-        self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+    def __init__(self, path: str = "") -> None:
+        """A new, empty index: private and temporary (deleted when closed) unless ``path``
+        names a file for it (which must not exist yet)."""
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         self._db.execute("PRAGMA journal_mode = OFF")
         self._db.execute("PRAGMA synchronous = OFF")
         self._db.executescript(_SCHEMA)
         self._db.execute("BEGIN")
 
+    @classmethod
+    def open(cls, path: str) -> LinkIndex:
+        """An index ``prepare`` wrote, read-only: any number of chunks may read one file."""
+        index = cls.__new__(cls)
+        index._db = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+        index._db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        return index
+
     def close(self) -> None:
         self._db.close()
+
+    def save(self, meta: dict[str, Any]) -> None:
+        """Record the document's own facts and write everything to the index's file."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+            [(key, json.dumps(value)) for key, value in meta.items()],
+        )
+        self._db.execute("COMMIT")
+
+    def meta(self) -> dict[str, Any]:
+        return {str(k): json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta")}
 
     # -- bom-refs (the reader uses this like its dict of them) -------------------------------
 
@@ -144,6 +171,18 @@ class LinkIndex(MutableMapping[str, str]):
             (ref,),
         )
         return [str(row[0]) for row in rows]
+
+    def dangling_of(self, ref: str) -> list[tuple[int, str, int, str]]:
+        """(position, key, number, target) of each target of ``ref``'s ``dependencies`` entry
+        that names no bom-ref, in the document's order."""
+        rows = self._db.execute(
+            "SELECT e.position, d.key, d.number, d.target FROM entries e"
+            " JOIN edges d ON d.ref = e.ref AND d.number >= 0"
+            " WHERE e.ref = ? AND NOT EXISTS (SELECT 1 FROM refs r WHERE r.ref = d.target)"
+            " ORDER BY d.rowid",
+            (ref,),
+        )
+        return [(int(p), str(k), int(n), str(t)) for p, k, n, t in rows]
 
     def dependency_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM entries").fetchone()[0])

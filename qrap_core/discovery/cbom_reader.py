@@ -6,10 +6,12 @@ of crypto components, not the document's size. A document that breaks the rules 
 on is refused with the JSON pointer of the first problems
 (``/components/12/cryptoProperties/assetType``).
 
-With a ``window`` the pass keeps only the crypto components whose position (in the order
-``components`` lists them, nested ones first) falls inside it; every other one is checked,
-and what links to it read goes to an on-disk ``LinkIndex`` (with every bom-ref and every
-``dependencies`` entry), so one chunk of a big document holds its own slice, never the whole
+A big document is read whole once per run (``prepare``): the pass cuts its top-level
+components into slices of about ``per_slice`` crypto components each, written out as small
+JSON documents, and records in a ``LinkIndex`` file every bom-ref, every ``dependencies``
+entry, the fields a link to each crypto component reads and the document's own facts. Each
+chunk of the run then reads only its slice (``read_slice``) and asks the index about the
+rest, so links resolve across slices and a chunk holds its own components, never the whole
 list. The caller closes the index (``ParsedCbom.close``).
 
 What the CycloneDX schema allows is not refused: empty names (cbomkit-theia writes
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, NoReturn
@@ -158,6 +160,142 @@ def read_cbom(
     return parsed
 
 
+def prepare(
+    stream: BinaryIO,
+    per_slice: int,
+    write_slice: Callable[[int, bytes], None],
+    index_path: str,
+    *,
+    stored: bool = True,
+) -> list[tuple[int, int]]:
+    """Read and check the whole document once; cut its top-level components into slices.
+
+    Each slice holds whole top-level components (a component and the ones nested in it stay
+    together) until it has at least ``per_slice`` crypto components; ``write_slice(first,
+    data)`` receives it as it is cut (``first``: the position of its first crypto component),
+    so only one slice is held at a time. The link index, with the document's facts, is written
+    to ``index_path``. Returns each slice's [first, end) crypto positions, in order. Raises
+    InvalidCbom like ``read_cbom``.
+    """
+    problems = _Problems()
+    # An empty window: every crypto component goes to the index, for links from any slice.
+    parsed = ParsedCbom(spec_version="", serial_number=None, window=(0, 0))
+    parsed.index = LinkIndex(index_path)
+    slicer = _Slicer(parsed, per_slice, write_slice)
+    try:
+        _read(stream, None, parsed, parsed.index, problems, stored=stored, on_component=slicer.add)
+        slicer.cut()
+        parsed.index.save(
+            {
+                "spec_version": parsed.spec_version,
+                "serial_number": parsed.serial_number,
+                "crypto_count": parsed.crypto_count,
+                "other_components": parsed.other_components,
+                "dependency_count": parsed.dependency_count,
+                "warning_count": parsed.warning_count,
+                "warnings": parsed.warnings,
+            }
+        )
+    finally:
+        parsed.close()
+    return slicer.windows
+
+
+class _Slicer:
+    """Top-level components, as ``prepare``'s pass builds them, gathered into slices."""
+
+    def __init__(
+        self, parsed: ParsedCbom, per_slice: int, write: Callable[[int, bytes], None]
+    ) -> None:
+        self.parsed = parsed
+        self.per_slice = per_slice
+        self.write = write
+        self.windows: list[tuple[int, int]] = []
+        self.first_top_level = 0
+        self.first_crypto = 0
+        self.items: list[bytes] = []
+
+    def add(self, top_level: int, component: Any) -> None:
+        if not self.items:
+            self.first_top_level = top_level
+        self.items.append(json.dumps(component, separators=(",", ":")).encode())
+        if self.parsed.crypto_count - self.first_crypto >= self.per_slice:
+            self.cut()
+
+    def cut(self) -> None:
+        if not self.items:
+            return
+        head = f'{{"first":{self.first_top_level},"components":['.encode()
+        self.write(self.first_crypto, head + b",".join(self.items) + b"]}")
+        self.windows.append((self.first_crypto, self.parsed.crypto_count))
+        self.first_crypto = self.parsed.crypto_count
+        self.items = []
+
+
+def read_slice(stream: BinaryIO, index: LinkIndex, window: tuple[int, int]) -> ParsedCbom:
+    """One slice ``prepare`` wrote, with the document's facts and links from its index.
+
+    The result equals ``read_cbom`` of the whole document with ``window``: the same
+    components with the same pointers and warnings, the document's counts and warnings."""
+    data = json.load(stream)
+    meta = index.meta()
+    parsed = ParsedCbom(spec_version=meta["spec_version"], serial_number=meta["serial_number"])
+    problems = _Problems()
+    refs = _Known(index)
+    first = int(data["first"])
+    for number, component in enumerate(data["components"]):
+        _component(component, f"/components/{first + number}", parsed, refs, problems)
+    problems.raise_if_any()  # the whole document was checked by ``prepare``: never here
+    parsed.window, parsed.index = window, index
+    parsed.crypto_count = int(meta["crypto_count"])
+    parsed.other_components = int(meta["other_components"])
+    parsed.dependency_count = int(meta["dependency_count"])
+    parsed.warning_count = int(meta["warning_count"])
+    parsed.warnings = list(meta["warnings"])
+    for component in parsed.components:
+        ref = component.bom_ref
+        if ref and not ref.startswith("#invalid-"):
+            for position, key, number, target in index.dangling_of(ref):
+                message = f"{target!r} names no bom-ref in this document"
+                pointer = f"/dependencies/{position}/{key}/{number}"
+                _warn(component.warnings, MAX_COMPONENT_WARNINGS, pointer, message)
+        for pointer, target in _references(component):
+            if target not in index:
+                message = f"{target!r} names no bom-ref in this document"
+                _warn(component.warnings, MAX_COMPONENT_WARNINGS, pointer, message)
+        if ref:
+            entry = index.entry(ref)
+            if entry is not None:
+                parsed.dependencies[ref] = entry
+    return parsed
+
+
+class _Known(MutableMapping[str, str]):
+    """The index's bom-refs for ``_component``'s duplicate check: read, never written (the
+    slice's own refs are already there, at the same pointers)."""
+
+    def __init__(self, index: LinkIndex) -> None:
+        self._index = index
+
+    def __getitem__(self, ref: str) -> str:
+        return self._index[ref]
+
+    def __setitem__(self, ref: str, pointer: str) -> None:
+        pass
+
+    def __delitem__(self, ref: str) -> None:
+        raise TypeError("the index is read-only")
+
+    def __contains__(self, ref: object) -> bool:
+        return ref in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
 def _read(
     stream: BinaryIO,
     max_components: int | None,
@@ -166,6 +304,7 @@ def _read(
     problems: _Problems,
     *,
     stored: bool = False,
+    on_component: Callable[[int, Any], None] | None = None,
 ) -> None:
     seen_format = False
     top_level = 0
@@ -204,6 +343,8 @@ def _read(
             elif prefix == "components.item":
                 component = _build(event, value, events, prefix)
                 _component(component, f"/components/{top_level}", parsed, refs, problems)
+                if on_component is not None:
+                    on_component(top_level, component)
                 top_level += 1
             elif prefix == "dependencies.item":
                 index = parsed.dependency_count

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from qrap_core.discovery import cbom, certificate, inventory, ssh, tls
-from qrap_core.discovery.cbom import ArtifactSource
+from qrap_core.discovery.cbom import ArtifactSource, SliceSource
 from qrap_core.discovery.targets import (
     CbomTarget,
     CertificateTarget,
@@ -44,7 +44,8 @@ class DiscoveryContext:
 
     ``timeout`` bounds each connect and each answer; ``target_timeout`` one whole target
     (default: ten times ``timeout``, at least 30 s). ``artifacts`` opens uploaded documents
-    (CBOMs) by id; without it, a target naming one is a target error.
+    (CBOMs) by id; without it, a target naming one is a target error. ``slices`` holds what
+    a run prepared for the slices of its big CBOMs (``cbom.prepare``).
     """
 
     policy: NetworkPolicy
@@ -53,6 +54,7 @@ class DiscoveryContext:
     concurrency: int = DEFAULT_CONCURRENCY
     target_timeout: float | None = None
     artifacts: ArtifactSource | None = None
+    slices: SliceSource | None = None
 
     @property
     def whole_target_timeout(self) -> float:
@@ -69,7 +71,7 @@ def analyze_one(target: Target, ctx: DiscoveryContext) -> TargetResult:
         if isinstance(target, InventoryTarget):
             return inventory.analyze(target)
         if isinstance(target, CbomTarget):
-            return cbom.analyze(target, artifacts=ctx.artifacts, now=ctx.now)
+            return cbom.analyze(target, artifacts=ctx.artifacts, now=ctx.now, slices=ctx.slices)
     except Exception as exc:
         log.exception("target.analyzer_error", target=target.label())
         return TargetResult.failed(target.label(), target.type, f"analyzer error: {exc}")

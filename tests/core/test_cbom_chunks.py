@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 
 from qrap_core.analysis import Analysis, AnalysisContext, analyze
 from qrap_core.assessment import chunks as run_chunks
-from qrap_core.assessment.models import Assessment, AssessmentRun, RunChunk
+from qrap_core.assessment import sweeper
+from qrap_core.assessment.models import Assessment, AssessmentRun, RunChunk, RunInput
 from qrap_core.assessment.results import target_result_dict
 from qrap_core.assessment.schemas import DataProfile
 from qrap_core.db import Database, DeferredTask
@@ -27,6 +28,7 @@ from qrap_core.discovery import cbom
 from qrap_core.discovery.registry import DiscoveryContext
 from qrap_core.discovery.targets import CbomTarget
 from qrap_core.discovery.types import TargetResult
+from qrap_core.enums import AssessmentStatus
 from qrap_core.finding.models import CryptoAssetRecord, Finding
 from qrap_core.netpolicy import NetworkPolicy
 from qrap_core.pipeline import RunExecutor
@@ -51,21 +53,44 @@ def _source(data: bytes | BinaryIO) -> cbom.ArtifactSource:
     return source
 
 
+class _Slices:
+    """What ``cbom.prepare`` writes, kept in files of ``folder`` (a ``SliceSource``)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = Path(folder)
+        self.index = str(self.folder / "index.sqlite")
+
+    def write(self, first: int, content: bytes) -> None:
+        (self.folder / f"slice-{first}.json").write_bytes(content)
+
+    @contextmanager
+    def open_slice(self, name: str) -> Iterator[BinaryIO]:
+        with (self.folder / f"slice-{name.removeprefix('doc/slice/')}.json").open("rb") as file:
+            yield file
+
+    def index_file(self, name: str) -> str:
+        assert name == "doc/index"
+        return self.index
+
+
+def _prepared(
+    target: CbomTarget, source: cbom.ArtifactSource, size: int, folder: str
+) -> tuple[list[cbom.CbomSlice], _Slices]:
+    slices = _Slices(folder)
+    windows = cbom.prepare(target, source, size, slices.write, slices.index)
+    return [cbom.CbomSlice.of(target, window, "doc") for window in windows], slices
+
+
 def _sliced(data: bytes, size: int) -> tuple[list[TargetResult], TargetResult]:
     """The document analysed in slices of ``size`` components, and in one pass."""
     source = _source(data)
     target = CbomTarget(name="doc", artifact_id=uuid.UUID(ARTIFACT))
     whole = cbom.analyze(target, artifacts=source, now=NOW)
-    count = cbom.count_components(target, source)
-    specs = run_chunks.cut(1, 1, {0: count}, size)
-    if len(specs) == 1:  # small enough for one chunk: slice it anyway
-        specs = [run_chunks.ChunkSpec(0, 1, (0, cbom.TO_THE_END))]
-    slices = []
-    for spec in specs:
-        assert spec.components is not None
-        piece = cbom.CbomSlice.of(target, spec.components)
-        slices.append(cbom.analyze(piece, artifacts=source, now=NOW))
-    return slices, whole
+    with tempfile.TemporaryDirectory() as folder:
+        pieces, slices = _prepared(target, source, size, folder)
+        return [
+            cbom.analyze(piece, artifacts=None, now=NOW, slices=slices) for piece in pieces
+        ], whole
 
 
 def _documents() -> list[tuple[str, bytes]]:
@@ -101,13 +126,42 @@ class TestSlices:
         assert whole.details["warning_count"] == 1  # the one dangling "missing-0"
         assert all(part.details["warning_count"] == 1 for part in slices)
 
-    def test_a_bad_document_fails_every_slice_alike(self) -> None:
+    def test_slices_hold_whole_top_level_components(self) -> None:
         doc = cbom_estate.document(3)
-        doc["components"][5]["cryptoProperties"]["assetType"] = "gadget"
-        slices, whole = _sliced(json.dumps(doc).encode(), 4)
-        assert whole.status == "error"
+        nested = [doc["components"][n] for n in (1, 2, 3)]
+        doc["components"] = [doc["components"][0] | {"components": nested}, *doc["components"][4:]]
+        data = json.dumps(doc).encode()
+        target = CbomTarget(name="doc", artifact_id=uuid.UUID(ARTIFACT))
+        with tempfile.TemporaryDirectory() as folder:
+            pieces, _ = _prepared(target, _source(data), 2, folder)
+        # The first component holds three more: its slice keeps all four (nested ones first).
+        assert [piece.window for piece in pieces][:2] == [(0, 4), (4, 6)]
+        slices, whole = _sliced(data, 2)
+        assert whole.status == "ok"
+        assert [asset for part in slices for asset in part.assets] == whole.assets
         merged = cbom.merge_slices([target_result_dict(part) for part in slices])
         assert merged == target_result_dict(whole)
+
+    def test_a_bad_document_is_not_sliced(self) -> None:
+        doc = cbom_estate.document(3)
+        doc["components"][5]["cryptoProperties"]["assetType"] = "gadget"
+        target = CbomTarget(name="doc", artifact_id=uuid.UUID(ARTIFACT))
+        source = _source(json.dumps(doc).encode())
+        with tempfile.TemporaryDirectory() as folder:
+            pieces, _ = _prepared(target, source, 4, folder)
+        # The run discards what was written before the fault and analyses it whole, which
+        # says why it fails.
+        assert pieces == []
+        whole = cbom.analyze(target, artifacts=source, now=NOW)
+        assert whole.status == "error"
+        assert "/components/5/cryptoProperties/assetType" in (whole.error or "")
+
+    def test_a_slice_without_its_inputs_is_a_target_error(self) -> None:
+        target = CbomTarget(name="doc", artifact_id=uuid.UUID(ARTIFACT))
+        piece = cbom.CbomSlice.of(target, (0, 10), "doc")
+        result = cbom.analyze(piece, artifacts=None, now=NOW)
+        assert result.status == "error"
+        assert "slices of" in (result.error or "")
 
     def test_components_are_counted_from_the_stream(self) -> None:
         data = json.dumps(cbom_estate.document(30)).encode()
@@ -119,7 +173,8 @@ class TestSlices:
 
 class TestCut:
     def test_targets_in_groups_and_big_cboms_in_slices(self) -> None:
-        specs = run_chunks.cut(5, 2, {1: 25, 3: 10}, 10)
+        windows = [(0, 10), (10, 20), (20, cbom.TO_THE_END)]
+        specs = run_chunks.cut(5, 2, {1: windows, 3: []})
         assert specs == [
             run_chunks.ChunkSpec(0, 1),
             run_chunks.ChunkSpec(1, 2, (0, 10)),
@@ -130,7 +185,7 @@ class TestCut:
         ]
 
     def test_a_small_run_is_one_chunk(self) -> None:
-        assert run_chunks.cut(3, 200, {0: 4_000}, 5_000) == [run_chunks.ChunkSpec(0, 3)]
+        assert run_chunks.cut(3, 200, {}) == [run_chunks.ChunkSpec(0, 3)]
 
     @pytest.mark.parametrize(
         ("pools", "spec", "queue"),
@@ -191,6 +246,11 @@ def _stored(database: Database, run_id: uuid.UUID) -> dict[str, Any]:
         }
 
 
+def _inputs(database: Database, run_id: uuid.UUID) -> list[str]:
+    with database.unit_of_work() as uow:
+        return sorted(uow.session.scalars(select(RunInput.name).where(RunInput.run_id == run_id)))
+
+
 class TestChunkedCbomRun:
     def test_a_sliced_cbom_run_equals_the_single_run(
         self, database: Database, settings: Settings
@@ -220,6 +280,29 @@ class TestChunkedCbomRun:
             None, [0, 50], [50, 100], [100, 150], [150, 200], [200, 250],
             [250, cbom.TO_THE_END],
         ]  # fmt: skip
+        assert _inputs(database, split) == []  # the slices and index went with the run's end
+
+    def test_a_cancelled_runs_inputs_are_swept(
+        self, database: Database, settings: Settings
+    ) -> None:
+        run_id = cbom_estate.queue_run(database, 60)
+        sliced = settings.model_copy(update={"chunk_components": 50})
+        sent: list[DeferredTask] = []
+        outcome = RunExecutor(database, sliced).execute(run_id, fan_out=sent.append)
+        assert (outcome.status, len(sent)) == ("FANNED_OUT", 7)
+        names = _inputs(database, run_id)
+        # Six slices of one document (position 1; the certificate is target 0) and its index.
+        slices = sorted(f"cbom/1/slice/{first}" for first in (0, 50, 100, 150, 200, 250))
+        assert names == ["cbom/1/index/00000", *slices]
+        with database.unit_of_work() as uow:
+            sweeper.sweep(uow, queued_grace_seconds=3600)
+        assert len(_inputs(database, run_id)) == 7  # still running: kept
+        with database.unit_of_work() as uow:
+            run = uow.session.get_one(AssessmentRun, run_id)
+            run.status = AssessmentStatus.CANCELLED
+        with database.unit_of_work() as uow:
+            sweeper.sweep(uow, queued_grace_seconds=3600)
+        assert _inputs(database, run_id) == []
 
     def test_slices_go_to_the_scoring_pools(self, database: Database, settings: Settings) -> None:
         run_id = cbom_estate.queue_run(database, 60)
@@ -250,29 +333,37 @@ class TestChunkedCbomRun:
 # -- memory ----------------------------------------------------------------------------------
 
 
-def _rss_growth(groups: int, window: tuple[int, int] | None) -> int:
+def _rss_growth(groups: int, part: str) -> int:
     """In this process: write a cbomkit-shaped document of ``groups`` groups to a temporary
-    file, then discover, check and score one chunk of it (or, without a window, all of it)
-    the way a worker does; return how far the resident set grew above where it stood before
-    (Linux: the peak is reset through /proc/self/clear_refs, then read as VmHWM)."""
+    file, then do one ``part`` of a run the way a worker does: ``prepare`` (the one pass that
+    cuts it into slices of 5,000), ``chunk`` (discover, check and score its second slice from
+    what that pass wrote) or ``whole`` (all of it in one pass). Return how far the resident
+    set grew above where it stood before (Linux: the peak is reset through
+    /proc/self/clear_refs, then read as VmHWM)."""
     model = get_risk_model()
-    target: CbomTarget = CbomTarget(name="estate", artifact_id=uuid.UUID(ARTIFACT))
-    if window is not None:
-        target = cbom.CbomSlice.of(target, window)
-    with tempfile.TemporaryFile() as document:
+    target = CbomTarget(name="estate", artifact_id=uuid.UUID(ARTIFACT))
+    with tempfile.TemporaryFile() as document, tempfile.TemporaryDirectory() as folder:
         cbom_estate.write(document, groups)
+        source, slices = _source(document), _Slices(folder)
         ctx = AnalysisContext(
             discovery=DiscoveryContext(
                 policy=NetworkPolicy([]), timeout=1.0, now=NOW, concurrency=1,
-                artifacts=_source(document),
+                artifacts=source, slices=slices,
             ),
             crqc_year=2035, default_shelf_life_years=5.0, default_migration_years=5.0,
         )  # fmt: skip
+        if part == "chunk":
+            windows = cbom.prepare(target, source, 5_000, slices.write, slices.index)
+            target = cbom.CbomSlice.of(target, windows[1], "doc")
         Path("/proc/self/clear_refs").write_text("5")
         before = _status("VmRSS")
-        analysis: Analysis = analyze([target], DataProfile(), ctx, lambda: model)
+        if part == "prepare":
+            windows = cbom.prepare(target, source, 5_000, slices.write, slices.index)
+            assert len(windows) > 1
+        else:
+            analysis: Analysis = analyze([target], DataProfile(), ctx, lambda: model)
+            assert analysis.results[0].status == "ok"
         peak = _status("VmHWM")
-    assert analysis.results[0].status == "ok"
     return peak - before
 
 
@@ -283,11 +374,11 @@ def _status(field: str) -> int:
     raise AssertionError(f"no {field} in /proc/self/status")
 
 
-def _measured(groups: int, window: tuple[int, int] | None) -> int:
+def _measured(groups: int, part: str) -> int:
     """``_rss_growth`` in a fresh interpreter, so that no earlier test's heap is reused."""
-    code = "from tests.core.test_cbom_chunks import _rss_growth as g; print(g({}, {}))"
+    code = "from tests.core.test_cbom_chunks import _rss_growth as g; print(g({}, {!r}))"
     done = subprocess.run(
-        [sys.executable, "-c", code.format(groups, window)],
+        [sys.executable, "-c", code.format(groups, part)],
         capture_output=True,
         text=True,
         check=True,
@@ -301,12 +392,16 @@ def _measured(groups: int, window: tuple[int, int] | None) -> int:
 class TestMemory:
     def test_a_chunks_peak_follows_the_chunk_not_the_document(self) -> None:
         growth = {
-            "10k chunk": _measured(2_308, (4_000, 9_000)),  # 10,002 crypto components
-            "50k chunk": _measured(11_540, (4_000, 9_000)),  # 50,007
-            "10k whole": _measured(2_308, None),
+            "10k chunk": _measured(2_308, "chunk"),  # 10,002 crypto components
+            "50k chunk": _measured(11_540, "chunk"),  # 50,007
+            "10k whole": _measured(2_308, "whole"),
+            "10k prepare": _measured(2_308, "prepare"),
+            "50k prepare": _measured(11_540, "prepare"),
         }
         print({k: f"{v / 2**20:.1f} MiB" for k, v in growth.items()})  # noqa: T201  # the figures
         # Five times the document, the same chunk of 5,000 components: nearly the same peak.
         assert growth["50k chunk"] < 1.2 * growth["10k chunk"] + 4 * 2**20
         # And well below one pass over only the small document.
         assert growth["50k chunk"] < growth["10k whole"] / 1.5
+        # The pass that cuts the slices holds one slice at a time, whatever the document's size.
+        assert growth["50k prepare"] < 1.2 * growth["10k prepare"] + 8 * 2**20
