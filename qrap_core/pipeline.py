@@ -460,22 +460,37 @@ class RunExecutor:
         """Read a big CBOM once and write its slices and link index to the run's inputs (each
         slice in its own transaction, as it is cut); the slices' windows."""
         prefix = _prepared(position)
+        started, written = time.monotonic(), 0.0
 
         def write_slice(first: int, content: bytes) -> None:
+            nonlocal written
+            begun = time.monotonic()
             with self.db.unit_of_work() as uow:
                 run_inputs.write(uow, run_id, f"{prefix}/slice/{first}", content)
+            written += time.monotonic() - begun
 
         with tempfile.TemporaryDirectory(prefix="qrap-prepare-") as folder:
             index = os.path.join(folder, "index.sqlite")
             windows = cbom.prepare(
                 target, artifacts, self.settings.chunk_components, write_slice, index
             )
+            begun = time.monotonic()
             with self.db.unit_of_work() as uow:
                 if len(windows) > 1:
                     run_inputs.write_file(uow, run_id, f"{prefix}/index", index)
                 else:  # one slice after all (its components nest in few top-level ones)
                     run_inputs.discard(uow, run_id, prefix)
-        log.info("run.prepared", run_id=str(run_id), target=position, slices=len(windows))
+            written += time.monotonic() - begun
+            size = os.path.getsize(index) if os.path.exists(index) else 0
+        log.info(
+            "run.prepared",
+            run_id=str(run_id),
+            target=position,
+            slices=len(windows),
+            index_bytes=size,
+            seconds=round(time.monotonic() - started, 3),
+            writing_seconds=round(written, 3),
+        )
         return windows
 
     def _fan_out(

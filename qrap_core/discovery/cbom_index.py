@@ -21,6 +21,9 @@ from typing import Any
 
 # SQLite's page cache for the index (the rest spills to its temporary file).
 CACHE_KIB = 2048
+# Rows for ``linked`` and ``outgoing`` (read only once the pass is over) are written in
+# batches of this many: one executemany instead of a statement per component.
+BATCH = 2000
 
 _SCHEMA = """
 CREATE TABLE refs (ref TEXT PRIMARY KEY, pointer TEXT NOT NULL) WITHOUT ROWID;
@@ -50,6 +53,8 @@ class LinkIndex(MutableMapping[str, str]):
         self._db.execute("PRAGMA synchronous = OFF")
         self._db.executescript(_SCHEMA)
         self._db.execute("BEGIN")
+        self._linked: list[tuple[str, str, str]] = []
+        self._outgoing: list[tuple[str]] = []
 
     @classmethod
     def open(cls, path: str) -> LinkIndex:
@@ -59,6 +64,7 @@ class LinkIndex(MutableMapping[str, str]):
             f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
         )
         index._db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        index._linked, index._outgoing = [], []
         return index
 
     def close(self) -> None:
@@ -66,6 +72,7 @@ class LinkIndex(MutableMapping[str, str]):
 
     def save(self, meta: dict[str, Any]) -> None:
         """Record the document's own facts and write everything to the index's file."""
+        self._flush()
         self._db.executemany(
             "INSERT OR REPLACE INTO meta VALUES (?, ?)",
             [(key, json.dumps(value)) for key, value in meta.items()],
@@ -103,13 +110,24 @@ class LinkIndex(MutableMapping[str, str]):
 
     def add_linked(self, ref: str, name: str, crypto: dict[str, Any]) -> None:
         """A crypto component outside the slice: what a link to it reads."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO linked VALUES (?, ?, ?)", (ref, name, json.dumps(crypto))
-        )
+        self._linked.append((ref, name, json.dumps(crypto)))
+        if len(self._linked) >= BATCH:
+            self._flush()
 
     def add_outgoing(self, targets: list[str]) -> None:
         """References a component outside the slice makes (for the warning count)."""
-        self._db.executemany("INSERT INTO outgoing VALUES (?)", [(t,) for t in targets])
+        self._outgoing.extend((t,) for t in targets)
+        if len(self._outgoing) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Write the batched rows; every read of ``linked`` or ``outgoing`` comes after."""
+        if self._linked:
+            self._db.executemany("INSERT OR REPLACE INTO linked VALUES (?, ?, ?)", self._linked)
+            self._linked = []
+        if self._outgoing:
+            self._db.executemany("INSERT INTO outgoing VALUES (?)", self._outgoing)
+            self._outgoing = []
 
     def add_dependency(self, ref: str, entry: dict[str, list[str]]) -> bool:
         """A ``dependencies`` entry; an entry for a ref seen before replaces its targets but
@@ -134,10 +152,12 @@ class LinkIndex(MutableMapping[str, str]):
 
     def component(self, ref: str) -> tuple[str, dict[str, Any]] | None:
         """(name, linked fields) of a crypto component outside the slice."""
+        self._flush()
         row = self._db.execute("SELECT name, crypto FROM linked WHERE ref = ?", (ref,)).fetchone()
         return (str(row[0]), json.loads(row[1])) if row else None
 
     def is_linked(self, ref: str) -> bool:
+        self._flush()
         return self._db.execute("SELECT 1 FROM linked WHERE ref = ?", (ref,)).fetchone() is not None
 
     def entry(self, ref: str) -> dict[str, list[str]] | None:
@@ -189,6 +209,7 @@ class LinkIndex(MutableMapping[str, str]):
 
     def dangling_outgoing(self) -> int:
         """How many references made outside the slice name no bom-ref."""
+        self._flush()
         row = self._db.execute(
             "SELECT count(*) FROM outgoing o WHERE NOT EXISTS"
             " (SELECT 1 FROM refs r WHERE r.ref = o.target)"

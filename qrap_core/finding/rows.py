@@ -56,6 +56,28 @@ def asset_fingerprint(asset: CryptoAsset) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
+class JsonText(str):
+    """A JSON column's value, serialized already (``json.dumps(..., default=str)``): COPY
+    writes it as it is; the executemany path (SQLite) reads it back first."""
+
+
+class _Serialized:
+    """JSON text of values, each serialized once by identity: assets with equal feature rows
+    share one explanation object (``scoring.model``), and their findings one banded copy."""
+
+    def __init__(self) -> None:
+        # The value is kept with its text, so its id cannot be reused by another object.
+        self._seen: dict[int, tuple[Any, JsonText]] = {}
+
+    def __call__(self, value: Any) -> JsonText:
+        hit = self._seen.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        text = JsonText(json.dumps(value, default=str))
+        self._seen[id(value)] = (value, text)
+        return text
+
+
 def asset_rows(
     scope: RunScope,
     assets: Sequence[CryptoAsset],
@@ -66,6 +88,7 @@ def asset_rows(
     rows: list[Row] = []
     by_fingerprint: dict[str, uuid.UUID] = {}
     ids: list[uuid.UUID] = []
+    serialized = _Serialized()
     for asset, score in zip(assets, scores, strict=True):
         fingerprint = asset_fingerprint(asset)
         if fingerprint in by_fingerprint:
@@ -90,9 +113,9 @@ def asset_rows(
                 "key_size": asset.key_size,
                 "usage": str(asset.usage),
                 "protocol": _clip(asset.protocol, 32),
-                "details": jsonable(asset.details),
+                "details": JsonText(json.dumps(asset.details, default=str)),
                 "quantum_risk_score": score.score,
-                "explanation": jsonable(score.explanation),
+                "explanation": serialized(score.explanation),
                 "fingerprint": fingerprint,
                 "discovered_at": now,
             }
@@ -109,6 +132,7 @@ def finding_rows(
 ) -> list[Row]:
     """Rows for findings; ``scores[i]`` is findings[i]'s, ``asset_ids`` come from asset_rows."""
     rows: list[Row] = []
+    serialized = _Serialized()
     for draft, score in zip(findings, scores, strict=True):
         rows.append(
             {
@@ -128,8 +152,8 @@ def finding_rows(
                 "discovered_at": now,
                 "rule_id": draft.rule_id,
                 "risk_score": score.score,
-                "explanation": jsonable(score.explanation),
-                "evidence": jsonable(draft.evidence),
+                "explanation": serialized(score.explanation),
+                "evidence": JsonText(json.dumps(draft.evidence, default=str)),
                 "deadline": draft.deadline,
                 "references": list(draft.references),
                 "triage_status": "open",
@@ -179,7 +203,7 @@ def bulk_insert(
         statement = sqlite.insert(table) if keep_existing else insert(table)
         if keep_existing:
             statement = statement.on_conflict_do_nothing()  # type: ignore[attr-defined]  # sqlite Insert
-        uow.session.execute(statement, list(rows))
+        uow.session.execute(statement, [decoded(row) for row in rows])
         return
     columns = list(rows[0])
     if not keep_existing:
@@ -221,7 +245,14 @@ def _copy(
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
+def decoded(row: Row) -> Row:
+    """The row with its serialized JSON values as values again, for the JSON column type."""
+    return {k: json.loads(v) if isinstance(v, JsonText) else v for k, v in row.items()}
+
+
 def _copy_value(value: Any, as_json: bool) -> str:
+    if isinstance(value, JsonText):
+        return value.translate(_COPY_ESCAPES)
     if as_json:
         return json.dumps(value).translate(_COPY_ESCAPES)
     if value is None:

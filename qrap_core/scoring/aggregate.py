@@ -90,12 +90,19 @@ def finding_scores(
     whose contribution moves the model's score into the band, so the items still add up.
     """
     out: list[AssetScore] = []
+    # Assets with equal feature rows share one explanation (``scoring.model``): their findings
+    # of one level share one banded copy too (kept by the explanation's identity).
+    banded: dict[tuple[int, RiskLevel, float], AssetScore] = {}
     for draft in findings:
         asset = scores[draft.asset_index]
-        score = finding_score(draft.risk_level, asset.score)
-        out.append(
-            AssetScore(score, _banded(asset.explanation, draft.risk_level, score - asset.score))
-        )
+        key = (id(asset.explanation), draft.risk_level, asset.score)
+        found = banded.get(key)
+        if found is None:
+            score = finding_score(draft.risk_level, asset.score)
+            contribution = score - asset.score
+            found = AssetScore(score, _banded(asset.explanation, draft.risk_level, contribution))
+            banded[key] = found
+        out.append(found)
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,7 +73,12 @@ def _run_with_rows(
     finding_rows = rows.finding_rows(scope, analysis.findings, analysis.finding_scores, ids, now)
     assert asset_rows
     assert finding_rows
-    asset_rows[0]["details"] = {**asset_rows[0]["details"], "note": AWKWARD, "none": None}
+    # JSON values come serialized (rows.JsonText); either kind goes to both paths.
+    asset_rows[0]["details"] = {
+        **json.loads(asset_rows[0]["details"]),
+        "note": AWKWARD,
+        "none": None,
+    }
     asset_rows[0]["protocol"] = None
     asset_rows[0]["name"] = AWKWARD
     finding_rows[0]["description"] = AWKWARD
@@ -105,9 +111,9 @@ def _columns(obj: Any, model: type[CryptoAssetRecord] | type[Finding]) -> dict[s
 
 def _write_with_orm(db: Database, assets: list[rows.Row], findings: list[rows.Row]) -> None:
     with db.unit_of_work() as uow:
-        uow.session.add_all(CryptoAssetRecord(**row) for row in assets)
+        uow.session.add_all(CryptoAssetRecord(**rows.decoded(row)) for row in assets)
         uow.session.flush()
-        uow.session.add_all(Finding(**row) for row in findings)
+        uow.session.add_all(Finding(**rows.decoded(row)) for row in findings)
 
 
 def _clear(db: Database, run_id: uuid.UUID) -> None:
