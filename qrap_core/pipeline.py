@@ -444,11 +444,20 @@ class RunExecutor:
             for position, target in enumerate(targets):
                 if not isinstance(target, CbomTarget):
                     continue
-                if cbom.count_components(target, artifacts) > self.settings.chunk_components:
+                if self._components(target, artifacts) > self.settings.chunk_components:
                     windows = self._prepare(run_id, position, target, artifacts)
                     if len(windows) > 1:
                         slices[position] = windows
         return run_chunks.cut(len(targets), self.settings.chunk_size, slices)
+
+    @staticmethod
+    def _components(target: CbomTarget, artifacts: cbom.ArtifactSource | None) -> int:
+        """A CBOM target's crypto components: an upload's from its summary, else counted."""
+        if isinstance(artifacts, ArtifactStore) and target.artifact_id is not None:
+            known = artifacts.crypto_components(target.artifact_id)
+            if known is not None:
+                return known
+        return cbom.count_components(target, artifacts)
 
     def _prepare(
         self,

@@ -236,3 +236,20 @@ class ArtifactStore:
             yield reader
         finally:
             reader.close()
+
+    def crypto_components(self, artifact_id: Any) -> int | None:
+        """How many crypto components the document held when it was checked at its upload
+        (None when that is not known): the run plans its slices without reading it."""
+        try:
+            key = uuid.UUID(str(artifact_id))
+        except ValueError:
+            return None
+        with self.db.unit_of_work() as uow:
+            summary = uow.session.scalar(
+                select(AssessmentArtifact.summary).where(
+                    AssessmentArtifact.id == key,
+                    AssessmentArtifact.organization_id == self.organization_id,
+                )
+            )
+        count = (summary or {}).get("crypto_components")
+        return count if isinstance(count, int) else None

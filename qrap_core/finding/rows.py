@@ -241,8 +241,18 @@ def _copy(
         cursor.close()
 
 
-# COPY's text format: backslash, tab, newline and carriage return are escaped; \N is NULL.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+def _escaped(text: str) -> str:
+    """COPY's text format: backslash, tab, newline and carriage return are escaped (each
+    ``replace`` runs in C, and most values hold none of them); \\N is NULL."""
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    if "\t" in text:
+        text = text.replace("\t", "\\t")
+    if "\n" in text:
+        text = text.replace("\n", "\\n")
+    if "\r" in text:
+        text = text.replace("\r", "\\r")
+    return text
 
 
 def decoded(row: Row) -> Row:
@@ -252,9 +262,9 @@ def decoded(row: Row) -> Row:
 
 def _copy_value(value: Any, as_json: bool) -> str:
     if isinstance(value, JsonText):
-        return value.translate(_COPY_ESCAPES)
+        return _escaped(value)
     if as_json:
-        return json.dumps(value).translate(_COPY_ESCAPES)
+        return _escaped(json.dumps(value))
     if value is None:
         return "\\N"
     if isinstance(value, bool):
@@ -263,7 +273,7 @@ def _copy_value(value: Any, as_json: bool) -> str:
         return repr(value) if math.isfinite(value) else str(value).replace("inf", "Infinity")
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return str(value).translate(_COPY_ESCAPES)
+    return _escaped(str(value))
 
 
 def jsonable(value: Any) -> Any:
