@@ -122,7 +122,7 @@ class XGBoostRiskModel:
             first, of_class = distinct(classes)
             raw = self.predict_raw(unique[first])
             scores = rounded(np.clip(raw, 0.0, 100.0), 2).tolist()
-            contributions = self.explainer.class_contributions(classes[first])[of_class]
+            contributions = self.explainer.explain_classes(classes[first])[of_class]
             per_row = [
                 AssetScore(score=scores[code], explanation=items)
                 for code, items in zip(

@@ -20,9 +20,11 @@ from qrap_core.discovery.types import CryptoAsset
 from qrap_core.enums import Usage
 from qrap_core.rules import RuleContext, evaluate
 from qrap_core.rules.base import FindingDraft
+from qrap_core.scoring import shap
 from qrap_core.scoring.base import ScoringContext
 from qrap_core.scoring.features import FEATURE_NAMES, FeatureContext, Matrix, extract
 from qrap_core.scoring.model import explanation, explanations, load_model, rounded, unique_rows
+from qrap_core.scoring.shap import TreeExplainer, distinct
 from qrap_core.scoring.training import SiteSampler, dmatrix
 from tests.core.scoring.reference_features import reference_extract
 
@@ -218,6 +220,38 @@ class TestSplitClasses:
         first = np.full(inverse.max() + 1, -1)
         first[inverse[::-1]] = np.arange(len(odd))[::-1]
         assert predicted.tobytes() == predicted[first[inverse]].tobytes()
+
+    def test_small_batches_are_explained_from_the_cache_exactly(self) -> None:
+        assets, findings = estate(5, 200)
+        rows, _ = unique_rows(extract(assets, findings, MODEL.feature_context(context())))
+        classes = MODEL.explainer.split_classes(odd_rows(rows, 5, 400))
+        first, _ = distinct(classes)
+        batches = [classes[first[n : n + 7]] for n in range(0, 56, 7)]
+        explainer = TreeExplainer(MODEL.booster)  # its own, empty cache
+        cold = [explainer.explain_classes(batch) for batch in batches]
+        assert explainer.cache_misses == 56
+        warm = [explainer.explain_classes(batch[::-1]) for batch in batches]
+        assert explainer.cache_misses == 56  # every class again, in another order: all hits
+        for batch, first_time, again in zip(batches, cold, warm, strict=True):
+            direct = explainer.class_contributions(batch)
+            assert same_bits(first_time, direct)
+            assert same_bits(again, direct[::-1])
+        # A big batch is computed directly, and leaves the cache alone.
+        big = classes[first[: shap.CACHED_BATCH + 1]]
+        assert same_bits(explainer.explain_classes(big), explainer.class_contributions(big))
+        assert explainer.cache_misses == 56
+
+    def test_the_cache_is_bounded(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(shap, "CACHE_CLASSES", 10)
+        assets, findings = estate(5, 200)
+        rows, _ = unique_rows(extract(assets, findings, MODEL.feature_context(context())))
+        classes = MODEL.explainer.split_classes(odd_rows(rows, 6, 400))
+        first, _ = distinct(classes)
+        explainer = TreeExplainer(MODEL.booster)
+        for n in range(0, 40, 4):
+            batch = classes[first[n : n + 4]]
+            assert same_bits(explainer.explain_classes(batch), explainer.class_contributions(batch))
+        assert len(explainer._cache) == 10
 
 
 def context() -> ScoringContext:
