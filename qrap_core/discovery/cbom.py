@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -116,6 +118,8 @@ _RULED_OUT_FUNCTIONS = {
 }
 _PUBLIC_KEY_MATERIAL = ("public-key", "private-key", "key-pair")
 MAX_LISTED_UNRECOGNISED = 100
+# How much of a stored document is copied at a time to the local file ``prepare`` reads.
+COPY_BUFFER = 1 << 20
 # The end of the last slice of a document: whatever its count said, the rest is in it.
 TO_THE_END = 2**31 - 1
 # Target result details that count assets: a document's slices add theirs up.
@@ -803,7 +807,11 @@ def prepare(
     (``cbom_reader.prepare``): their windows, the last one reaching ``TO_THE_END``. Empty when
     the document cannot be read (its analysis then says why)."""
     try:
-        with _document(target, artifacts) as (stream, stored):
+        with _document(target, artifacts) as (stream, stored), tempfile.TemporaryFile() as copy:
+            if stored:  # on local disk, to be read in passes (``cbom_reader.prepare``)
+                shutil.copyfileobj(stream, copy, COPY_BUFFER)
+                copy.seek(0)
+                stream = copy
             windows = prepare_document(stream, per_slice, write_slice, index_path, stored=stored)
     except InvalidInput:
         return []

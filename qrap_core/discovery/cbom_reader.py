@@ -175,7 +175,9 @@ def prepare(
     data)`` receives it as it is cut (``first``: the position of its first crypto component),
     so only one slice is held at a time. The link index, with the document's facts, is written
     to ``index_path``. Returns each slice's [first, end) crypto positions, in order. Raises
-    InvalidCbom like ``read_cbom``.
+    InvalidCbom like ``read_cbom``. A ``stored`` document (checked when it was uploaded) in a
+    seekable stream is read in three passes of items that ijson builds in C (``_read_stored``),
+    about twice as fast as one pass of events.
     """
     problems = _Problems()
     # An empty window: every crypto component goes to the index, for links from any slice.
@@ -183,7 +185,12 @@ def prepare(
     parsed.index = LinkIndex(index_path)
     slicer = _Slicer(parsed, per_slice, write_slice)
     try:
-        _read(stream, None, parsed, parsed.index, problems, stored=stored, on_component=slicer.add)
+        if stored and stream.seekable():
+            _read_stored(stream, parsed, parsed.index, problems, slicer.add)
+        else:
+            _read(
+                stream, None, parsed, parsed.index, problems, stored=stored, on_component=slicer.add
+            )
         slicer.cut()
         parsed.index.save(
             {
@@ -199,6 +206,51 @@ def prepare(
     finally:
         parsed.close()
     return slicer.windows
+
+
+def _read_stored(
+    stream: BinaryIO,
+    parsed: ParsedCbom,
+    index: LinkIndex,
+    problems: _Problems,
+    on_component: Callable[[int, Any], None],
+) -> None:
+    """``_read`` for a stored document: its facts and other bom-refs, then its components,
+    then its ``dependencies``, each pass over the whole stream. The bom-refs of the metadata's
+    component and of services are added after the components' (``setdefault``, as ``_read``
+    does): in a document that passed the upload's checks they name nothing a component names,
+    unless the component came first, and then the component's pointer is the one kept."""
+    others: list[tuple[str, str]] = []
+    try:
+        stream.seek(0)
+        for prefix, event, value in ijson.parse(stream, use_float=True):
+            if event != "string":
+                continue
+            if prefix == "specVersion":
+                parsed.spec_version = value
+            elif prefix == "serialNumber":
+                parsed.serial_number = value
+            elif prefix == "metadata.component.bom-ref":
+                others.append((value, "/metadata/component"))
+            elif prefix == "services.item.bom-ref":
+                others.append((value, "/services"))
+        stream.seek(0)
+        items = ijson.items(stream, "components.item", use_float=True)
+        for number, component in enumerate(items):
+            _component(component, f"/components/{number}", parsed, index, problems)
+            on_component(number, component)
+        for ref, pointer in others:
+            index.setdefault(ref, pointer)
+        stream.seek(0)
+        for entry in ijson.items(stream, "dependencies.item", use_float=True):
+            _dependency(entry, parsed.dependency_count, parsed, problems)
+    except ijson.JSONError as exc:
+        raise InvalidCbom(
+            f"invalid CBOM at /: not valid JSON ({exc})",
+            details=[{"field": "/", "pointer": "/", "message": f"not valid JSON: {exc}"}],
+        ) from exc
+    problems.raise_if_any()
+    _check_indexed_references(parsed, index)
 
 
 class _Slicer:

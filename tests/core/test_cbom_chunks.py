@@ -24,7 +24,8 @@ from qrap_core.assessment.models import Assessment, AssessmentRun, RunChunk, Run
 from qrap_core.assessment.results import target_result_dict
 from qrap_core.assessment.schemas import DataProfile
 from qrap_core.db import Database, DeferredTask
-from qrap_core.discovery import cbom
+from qrap_core.discovery import cbom, cbom_reader
+from qrap_core.discovery.cbom_index import LinkIndex
 from qrap_core.discovery.registry import DiscoveryContext
 from qrap_core.discovery.targets import CbomTarget
 from qrap_core.discovery.types import TargetResult
@@ -73,6 +74,11 @@ class _Slices:
         return self.index
 
 
+class _Unseekable(io.BytesIO):
+    def seekable(self) -> bool:
+        return False
+
+
 def _prepared(
     target: CbomTarget, source: cbom.ArtifactSource, size: int, folder: str
 ) -> tuple[list[cbom.CbomSlice], _Slices]:
@@ -112,6 +118,31 @@ class TestSlices:
         assert [asset for part in slices for asset in part.assets] == whole.assets
         merged = cbom.merge_slices([target_result_dict(part) for part in slices])
         assert merged == target_result_dict(whole)
+
+    @pytest.mark.parametrize(("name", "data"), _documents(), ids=lambda v: str(v)[:32])
+    def test_a_stored_documents_passes_equal_one_pass_of_events(
+        self, name: str, data: bytes
+    ) -> None:
+        """``prepare`` reads a stored document in three passes of C-built items; the one
+        pass of events (inline documents, or a stream that cannot seek) writes the same."""
+        written = {}
+        for seekable in (True, False):
+            with tempfile.TemporaryDirectory() as folder:
+                slices = _Slices(folder)
+                stream = io.BytesIO(data) if seekable else _Unseekable(data)
+                windows = cbom_reader.prepare(stream, 3, slices.write, slices.index, stored=True)
+                files = {p.name: p.read_bytes() for p in Path(folder).glob("slice-*")}
+                index = LinkIndex.open(slices.index)
+                try:
+                    tables = {
+                        table: sorted(index._db.execute(f"SELECT * FROM {table}"))  # noqa: S608
+                        for table in ("refs", "linked", "outgoing", "entries", "edges", "meta")
+                    }
+                finally:
+                    index.close()
+                written[seekable] = (windows, files, tables)
+        assert written[True] == written[False], name
+        assert len(written[True][0]) > (0 if name.startswith("sbom") else 1)  # 1.5: no crypto
 
     def test_links_resolve_across_slices(self) -> None:
         slices, whole = _sliced(json.dumps(cbom_estate.document(40)).encode(), 7)
