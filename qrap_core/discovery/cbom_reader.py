@@ -293,7 +293,8 @@ def read_slice(stream: BinaryIO, index: LinkIndex, window: tuple[int, int]) -> P
     meta = index.meta()
     parsed = ParsedCbom(spec_version=meta["spec_version"], serial_number=meta["serial_number"])
     problems = _Problems()
-    refs = _Known(index)
+    # The slice's own bom-refs: the whole document's were checked by ``prepare``.
+    refs: dict[str, str] = {}
     first = int(data["first"])
     for number, component in enumerate(data["components"]):
         _component(component, f"/components/{first + number}", parsed, refs, problems)
@@ -320,32 +321,6 @@ def read_slice(stream: BinaryIO, index: LinkIndex, window: tuple[int, int]) -> P
             if entry is not None:
                 parsed.dependencies[ref] = entry
     return parsed
-
-
-class _Known(MutableMapping[str, str]):
-    """The index's bom-refs for ``_component``'s duplicate check: read, never written (the
-    slice's own refs are already there, at the same pointers)."""
-
-    def __init__(self, index: LinkIndex) -> None:
-        self._index = index
-
-    def __getitem__(self, ref: str) -> str:
-        return self._index[ref]
-
-    def __setitem__(self, ref: str, pointer: str) -> None:
-        pass
-
-    def __delitem__(self, ref: str) -> None:
-        raise TypeError("the index is read-only")
-
-    def __contains__(self, ref: object) -> bool:
-        return ref in self._index
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
-
-    def __len__(self) -> int:
-        return len(self._index)
 
 
 def _read(
