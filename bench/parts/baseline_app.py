@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from celery import Celery
 from fastapi import FastAPI
 from pydantic import BaseModel
@@ -35,17 +36,16 @@ class Submission(BaseModel):
 
 def create_app() -> FastAPI:
     settings = get_settings()
+    kept, overflow = settings.api_pool()  # QRAP's API pool: one connection per thread
     engine = create_engine(
-        settings.sqlalchemy_url,
-        pool_size=settings.db_min_conns or 1,
-        max_overflow=max(0, settings.db_max_conns - settings.db_min_conns),
-        pool_pre_ping=True,
+        settings.sqlalchemy_url, pool_size=kept, max_overflow=overflow, pool_pre_ping=True
     )
     celery = Celery("bench-baseline")
     configure(celery, settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         with engine.begin() as conn:
             conn.execute(text(TABLE_DDL))
         yield
