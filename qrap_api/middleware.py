@@ -70,6 +70,10 @@ def _headers_too_large(limit: int) -> JSONResponse:
 # them. uvicorn's h11 refuses them earlier still (--h11-max-incomplete-event-size, the same
 # 16 KiB): this check is for servers that buffer any size (uvicorn's httptools, others).
 MAX_HEADER_SIZE = 16 * 1024
+# How long uvicorn keeps an idle keep-alive connection (``qrap serve``, the image): longer than
+# the proxies in front keep theirs (nginx's upstream keepalive_timeout and AWS ALB: 60 s), so a
+# proxy never sends a request on a connection the API is closing.
+KEEP_ALIVE_SECONDS = 75
 
 
 def headers_size(scope: Scope) -> int:

@@ -209,6 +209,7 @@ def serve(
     import uvicorn
 
     from qrap_api.app import create_app
+    from qrap_api.middleware import KEEP_ALIVE_SECONDS
     from qrap_cli.common import die
     from qrap_cli.common import settings as load
     from qrap_core.db_check import check_database
@@ -229,6 +230,8 @@ def serve(
         # default when installed) would read any size into memory.
         http="h11",
         h11_max_incomplete_event_size=settings.max_header_size,
+        # Longer than a proxy's idle keep-alive (nginx, AWS ALB: 60 s): see docker/Dockerfile.
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         log_level=settings.log_level.replace("warn", "warning").replace("warninging", "warning"),
     )
 

@@ -276,7 +276,7 @@ class Settings(BaseSettings):
         ge=1,
         le=1_000_000,
         description="Crypto components per chunk: a CBOM target with more is cut into slices of "
-        "this many, one chunk each.",
+        "at least this many (whole top-level components), one chunk each.",
     )
     # Scoring pools: chunks go to scoring.cpu, or to scoring.gpu when a GPU pool runs.
     gpu_pool: bool = Field(

@@ -39,7 +39,7 @@ _REDIS_LOCK = "qrap:bench-lock"
 # The uvicorn command line of docker/Dockerfile's API image, on a loopback port.
 UVICORN_FLAGS = [
     "--host", "127.0.0.1", "--timeout-graceful-shutdown", "20", "--no-server-header",
-    "--http", "h11", "--h11-max-incomplete-event-size", "16384",
+    "--http", "h11", "--h11-max-incomplete-event-size", "16384", "--timeout-keep-alive", "75",
 ]  # fmt: skip
 # The worker command line of docker/Dockerfile's CPU worker image (every queue but the GPU's).
 WORKER_QUEUES = ",".join(q for q in QUEUES if q != "scoring.gpu")

@@ -16,7 +16,7 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
 from qrap_api.app import create_app
-from qrap_api.middleware import MAX_HEADER_SIZE, SECURITY_HEADERS
+from qrap_api.middleware import KEEP_ALIVE_SECONDS, MAX_HEADER_SIZE, SECURITY_HEADERS
 from qrap_core.db import Database
 from qrap_core.settings import Settings
 from tests.conftest import ADMIN_KEY, RecordingDispatcher
@@ -45,7 +45,10 @@ def rss_kib(pid: int) -> int:
 def send_big_header(port: int, size: int) -> bytes:
     """Send a request with one header of ``size`` bytes, a slice at a time, stopping as soon
     as the server answers; return what it answered (b"" if it only closed)."""
-    request = b"GET /api/v1/organizations HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+    # Connection: close, so that an answered request ends the read (keep-alive lasts 75 s).
+    request = (
+        b"GET /api/v1/organizations HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-Big: "
+    )
     payload = request + b"a" * size + b"\r\n\r\n"
     answer = b""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
@@ -71,6 +74,13 @@ class TestTheImageCommand:
 
         assert option(argv, "--http") == "h11"
         assert int(option(argv, "--h11-max-incomplete-event-size")) == MAX_HEADER_SIZE
+
+    def test_keeps_idle_connections_longer_than_a_proxy(self) -> None:
+        # nginx's upstream keepalive_timeout and AWS ALB's idle timeout are 60 s; the server
+        # must not close first, or a request sent as it closes is lost (a 502, a reset).
+        assert int(option(image_command(), "--timeout-keep-alive")) == KEEP_ALIVE_SECONDS > 60
+        compose = (ROOT / "docker" / "compose.yml").read_text()
+        assert '"--timeout-keep-alive", "75"' in compose
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from qrap_core.analysis import Analysis, AnalysisContext, analyze
 from qrap_core.assessment import chunks as run_chunks
+from qrap_core.assessment import inputs as run_inputs
 from qrap_core.assessment import sweeper
 from qrap_core.assessment.models import Assessment, AssessmentRun, RunChunk, RunInput
 from qrap_core.assessment.results import target_result_dict
@@ -312,6 +313,37 @@ class TestChunkedCbomRun:
             [250, cbom.TO_THE_END],
         ]  # fmt: skip
         assert _inputs(database, split) == []  # the slices and index went with the run's end
+
+    def test_a_worker_that_died_while_preparing_leaves_nothing_behind(
+        self, database: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The first attempt writes slices, then its process dies (a BaseException, like the
+        SIGKILL a test cannot send to itself): the next attempt discards them, prepares again
+        and ends like a single run."""
+        single = cbom_estate.queue_run(database, 60)
+        assert RunExecutor(database, settings).execute(single).status == "COMPLETED"
+        run_id = cbom_estate.queue_run(database, 60)
+        sliced = settings.model_copy(update={"chunk_components": 50})
+
+        def die(*_args: Any) -> None:
+            raise KeyboardInterrupt
+
+        with monkeypatch.context() as patched:
+            patched.setattr(run_inputs, "write_file", die)
+            with pytest.raises(KeyboardInterrupt):
+                RunExecutor(database, sliced, worker_id="dies").execute(run_id)
+        assert len(_inputs(database, run_id)) == 6  # its slices, never its index
+        with database.unit_of_work() as uow:
+            run = uow.session.get_one(AssessmentRun, run_id)
+            assert (run.status, run.chunks_total) == ("IN_PROGRESS", 0)
+            run.lease_expires_at = datetime(2020, 1, 1, tzinfo=UTC)  # the lease lapsed
+        outcome = RunExecutor(database, sliced, worker_id="next").execute(run_id)
+        assert outcome.status == "COMPLETED"
+        one, many = _stored(database, single), _stored(database, run_id)
+        assert many["chunks"] == 7
+        for key in ("status", "summary", "scores", "target_results", "findings", "assets"):
+            assert many[key] == one[key], key
+        assert _inputs(database, run_id) == []
 
     def test_a_cancelled_runs_inputs_are_swept(
         self, database: Database, settings: Settings
