@@ -286,13 +286,15 @@ class RssSampler:
 @contextlib.contextmanager
 def profiled(pid: int, out: Path | None) -> Iterator[None]:
     """py-spy samples ``pid`` and its children while the block runs (nothing when ``out`` is
-    None); the raw collapsed stacks go to ``out``, a summary next to it."""
+    None); the raw collapsed stacks go to ``out``, a summary next to it. Only threads holding
+    the GIL are sampled (``--gil``): where the CPU goes, not where threads wait (a PostgreSQL
+    round trip, an idle AnyIO thread), which a plain sample counts as busy."""
     if out is None:
         yield
         return
     pyspy = Path(PYTHON).with_name("py-spy")
     out.parent.mkdir(parents=True, exist_ok=True)
-    argv = [str(pyspy), "record", "--pid", str(pid), "--subprocesses", "--format", "raw"]
+    argv = [str(pyspy), "record", "--pid", str(pid), "--subprocesses", "--gil", "--format", "raw"]
     argv += ["--rate", "50", "--output", str(out), "--nonblocking"]
     log = out.with_suffix(".log").open("wb")
     process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
