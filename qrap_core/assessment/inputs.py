@@ -74,8 +74,8 @@ class RunInputs:
         self.db = db
         self.run_id = run_id
 
-    @contextmanager
-    def open_slice(self, name: str) -> Iterator[BinaryIO]:
+    def read(self, name: str) -> bytes:
+        """One input, whole (a slice, or one part of an index); InvalidInput when gone."""
         with self.db.unit_of_work() as uow:
             content = uow.session.scalar(
                 select(RunInput.content).where(
@@ -84,7 +84,11 @@ class RunInputs:
             )
         if content is None:
             raise InvalidInput(f"the run's input {name} no longer exists")
-        yield io.BytesIO(bytes(content))
+        return bytes(content)
+
+    @contextmanager
+    def open_slice(self, name: str) -> Iterator[BinaryIO]:
+        yield io.BytesIO(self.read(name))
 
     def index_file(self, name: str) -> str:
         return _local_copy(self, name)
@@ -141,15 +145,7 @@ def _fetch(inputs: RunInputs, name: str, path: str) -> None:
         raise InvalidInput(f"the run's input {name} no longer exists")
     with open(path, "wb") as file:
         for part in parts:
-            with inputs.db.unit_of_work() as uow:
-                content = uow.session.scalar(
-                    select(RunInput.content).where(
-                        RunInput.run_id == inputs.run_id, RunInput.name == part
-                    )
-                )
-            if content is None:
-                raise InvalidInput(f"the run's input {part} no longer exists")
-            file.write(content)
+            file.write(inputs.read(part))
 
 
 def _remove(path: str) -> None:
