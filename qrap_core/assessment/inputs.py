@@ -19,6 +19,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import delete, exists, select
@@ -30,6 +31,8 @@ from qrap_core.errors import InvalidInput
 
 # An index is stored in parts of this size, so no statement carries one whole.
 PART = 8 << 20
+# A process's folder for fetched indexes: FOLDER_PREFIX, its pid, "-", a random part.
+FOLDER_PREFIX = "qrap-run-inputs-"
 
 
 def write(uow: UnitOfWork, run_id: uuid.UUID, name: str, content: bytes) -> None:
@@ -108,9 +111,32 @@ class _Cache:
         # A forked worker process gets its own folder, never its parent's.
         if self.pid != os.getpid():
             self.pid, self.key, self.path = os.getpid(), "", ""
-            self.directory = tempfile.mkdtemp(prefix="qrap-run-inputs-")
+            remove_stale_folders()
+            self.directory = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{self.pid}-")
             atexit.register(shutil.rmtree, self.directory, True)
         return self.directory
+
+
+def remove_stale_folders(parent: str | None = None) -> int:
+    """Remove the index folders of processes that no longer run: a pool child killed or
+    recycled exits without its ``atexit`` cleanup. How many went."""
+    removed = 0
+    for folder in Path(parent or tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 _cache = _Cache()
