@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, mult
 from prometheus_client.registry import REGISTRY
 
 from qrap_core.errors import ConfigurationError
+from qrap_core.processes import alive
 
 MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -160,7 +161,7 @@ def forget_dead_processes(directory: Path) -> list[int]:
     dead: set[int] = set()
     for path in directory.glob("gauge_live*.db"):
         match = _PROCESS_FILE.search(path.name)
-        if match and not _alive(int(match[1])):
+        if match and not alive(int(match[1])):
             dead.add(int(match[1]))
     for pid in sorted(dead):
         multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]  # unannotated upstream
@@ -170,16 +171,6 @@ def forget_dead_processes(directory: Path) -> list[int]:
 def forget_process(pid: int, directory: Path) -> None:
     """A process is exiting: drop its live-gauge files (its counters stay)."""
     multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]  # unannotated upstream
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive
-    return True
 
 
 def registry(multiproc_dir: Path | None) -> CollectorRegistry:

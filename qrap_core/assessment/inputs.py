@@ -28,6 +28,7 @@ from qrap_core.assessment.models import AssessmentRun, RunInput
 from qrap_core.db import Database, UnitOfWork
 from qrap_core.enums import AssessmentStatus
 from qrap_core.errors import InvalidInput
+from qrap_core.processes import alive
 
 # An index is stored in parts of this size, so no statement carries one whole.
 PART = 8 << 20
@@ -123,20 +124,10 @@ def remove_stale_folders(parent: str | None = None) -> int:
     removed = 0
     for folder in Path(parent or tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
         pid = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
 
 
 _cache = _Cache()
