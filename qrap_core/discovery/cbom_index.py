@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
-# SQLite's page cache for the index (the rest spills to its temporary file).
+# SQLite's page cache for the index (the rest stays in its file).
 CACHE_KIB = 2048
 # Rows for ``linked`` and ``outgoing`` (read only once the pass is over) are written in
 # batches of this many: one executemany instead of a statement per component.
@@ -44,9 +44,8 @@ class LinkIndex(MutableMapping[str, str]):
     """bom-ref -> JSON pointer of the component (or section) that declares it, plus the
     ``dependencies`` entries and the linked fields of components outside the slice."""
 
-    def __init__(self, path: str = "") -> None:
-        """A new, empty index: private and temporary (deleted when closed) unless ``path``
-        names a file for it (which must not exist yet)."""
+    def __init__(self, path: str) -> None:
+        """A new, empty index in the file ``path`` (which must not exist yet)."""
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         self._db.execute("PRAGMA journal_mode = OFF")

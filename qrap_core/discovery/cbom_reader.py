@@ -136,27 +136,17 @@ def read_cbom(
     stream: BinaryIO,
     max_components: int | None = MAX_COMPONENTS,
     *,
-    window: tuple[int, int] | None = None,
     stored: bool = False,
 ) -> ParsedCbom:
     """Parse and check a CycloneDX 1.5-1.7 JSON document from ``stream`` in one streaming pass.
 
     Raises InvalidCbom naming where the document is wrong, or as soon as it nests deeper than
     MAX_DEPTH or holds more than ``max_components`` components (None: no limit, for documents
-    checked when they were uploaded). With ``window`` ([first, end) crypto component
-    positions) only those components are kept whole; the whole document is still checked.
-    ``stored``: a document checked for NUL characters when it was uploaded; reading it again
-    (each chunk of a run does) skips that check, which costs half of a parse.
+    checked when they were uploaded). ``stored``: a document checked for NUL characters when
+    it was uploaded; reading it again skips that check, which costs half of a parse.
     """
-    problems = _Problems()
-    parsed = ParsedCbom(spec_version="", serial_number=None, window=window)
-    parsed.index = LinkIndex() if window is not None else None
-    refs: MutableMapping[str, str] = parsed.index if parsed.index is not None else {}
-    try:
-        _read(stream, max_components, parsed, refs, problems, stored=stored)
-    except BaseException:
-        parsed.close()
-        raise
+    parsed = ParsedCbom(spec_version="", serial_number=None)
+    _read(stream, max_components, parsed, {}, _Problems(), stored=stored)
     return parsed
 
 
@@ -287,8 +277,9 @@ class _Slicer:
 def read_slice(stream: BinaryIO, index: LinkIndex, window: tuple[int, int]) -> ParsedCbom:
     """One slice ``prepare`` wrote, with the document's facts and links from its index.
 
-    The result equals ``read_cbom`` of the whole document with ``window``: the same
-    components with the same pointers and warnings, the document's counts and warnings."""
+    The result holds what one pass over the whole document (``read_cbom``) gives for the
+    slice's components, with the same pointers and warnings, and the document's counts and
+    warnings."""
     data = json.load(stream)
     meta = index.meta()
     parsed = ParsedCbom(spec_version=meta["spec_version"], serial_number=meta["serial_number"])
