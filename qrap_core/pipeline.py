@@ -57,7 +57,7 @@ from qrap_core.assessment.lease import (
     heartbeat_interval,
 )
 from qrap_core.assessment.lifecycle import ClaimedRun
-from qrap_core.assessment.models import Assessment, AssessmentRun
+from qrap_core.assessment.models import AssessmentRun
 from qrap_core.assessment.results import RunResults, target_result_dict
 from qrap_core.assessment.schemas import DataProfile
 from qrap_core.assessment.service import resolve_targets
@@ -277,7 +277,7 @@ class RunExecutor:
                     run.parsed_profile(),
                     None,
                     progressed,
-                    organization_id=self._organization_of(run.assessment_id),
+                    organization_id=run.organization_id,
                     inputs_of=run_id,
                 )
         except LostLease:
@@ -317,12 +317,6 @@ class RunExecutor:
         if claimed is None:
             return None
         return claimed, resolved[0] if resolved else None
-
-    def _organization_of(self, assessment_id: uuid.UUID) -> uuid.UUID | None:
-        with self.db.unit_of_work() as uow:
-            return uow.session.scalar(
-                select(Assessment.organization_id).where(Assessment.id == assessment_id)
-            )
 
     def _context(
         self, organization_id: uuid.UUID | None = None, inputs_of: uuid.UUID | None = None
@@ -432,7 +426,7 @@ class RunExecutor:
         """The run's chunks: one when it is small enough for this worker alone; None when an
         earlier attempt already planned them. Each CBOM target's components are counted from
         its document's stream, and a big one is prepared in slices (``_prepare``)."""
-        run_id, assessment_id = claimed.run_id, claimed.assessment_id
+        run_id = claimed.run_id
         if claimed.attempt > 1:  # a first attempt has neither chunks nor inputs yet
             with self.db.unit_of_work() as uow:
                 if run_chunks.planned(uow, run_id):
@@ -440,7 +434,7 @@ class RunExecutor:
                 run_inputs.discard(uow, run_id)  # what an attempt that died preparing left
         slices: dict[int, list[tuple[int, int]]] = {}
         if any(isinstance(target, CbomTarget) for target in targets):
-            artifacts = self._context(self._organization_of(assessment_id)).discovery.artifacts
+            artifacts = ArtifactStore(self.db, claimed.organization_id)
             for position, target in enumerate(targets):
                 if not isinstance(target, CbomTarget):
                     continue
@@ -451,9 +445,9 @@ class RunExecutor:
         return run_chunks.cut(len(targets), self.settings.chunk_size, slices)
 
     @staticmethod
-    def _components(target: CbomTarget, artifacts: cbom.ArtifactSource | None) -> int:
+    def _components(target: CbomTarget, artifacts: ArtifactStore) -> int:
         """A CBOM target's crypto components: an upload's from its summary, else counted."""
-        if isinstance(artifacts, ArtifactStore) and target.artifact_id is not None:
+        if target.artifact_id is not None:
             known = artifacts.crypto_components(target.artifact_id)
             if known is not None:
                 return known
@@ -464,7 +458,7 @@ class RunExecutor:
         run_id: uuid.UUID,
         position: int,
         target: CbomTarget,
-        artifacts: cbom.ArtifactSource | None,
+        artifacts: ArtifactStore,
     ) -> list[tuple[int, int]]:
         """Read a big CBOM once and write its slices and link index to the run's inputs (each
         slice in its own transaction, as it is cut); the slices' windows."""
